@@ -1,0 +1,385 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"chatapp/shared"
+)
+
+// Sentinel errors; callers branch on them with errors.Is.
+var (
+	ErrNotFound    = errors.New("store: not found")
+	ErrExists      = errors.New("store: already exists")
+	ErrNewerSchema = errors.New("store: database schema is newer than this binary")
+	ErrClosed      = errors.New("store: closed")
+	// ErrCorrupt is returned by Open for a file that is not a SQLite
+	// database or whose schema cannot be read. Open touches nothing then.
+	ErrCorrupt = errors.New("store: database file is corrupt or not a database")
+)
+
+// FileName is the name of the database file inside the data directory.
+const FileName = "chatapp.db"
+
+// busyTimeout is how long a statement waits for another connection's lock.
+// Within this process only the writer connection writes, so it matters only
+// when an outside process (the sqlite3 shell, a backup) holds a lock.
+const busyTimeout = 5 * time.Second
+
+// Options configure a Store. The zero value is usable.
+type Options struct {
+	// Logger receives migration and committer messages. Nil discards.
+	Logger *slog.Logger
+
+	// OnCommit is called by the single committer goroutine after each batch
+	// of appended messages is durable, with the new (non-duplicate) messages
+	// of the batch in seq order, before the Append callers of the batch are
+	// woken. Fan-out from here therefore happens in seq order. It must not
+	// block for long and must not call Append. The slice is not reused by
+	// the store. May be nil.
+	OnCommit func(msgs []shared.Message)
+
+	// MaxBatch is the most messages one group-commit transaction holds.
+	// Zero means 256.
+	MaxBatch int
+}
+
+// Store is the embedded SQLite store. All methods are safe for concurrent
+// use. See the package documentation.
+type Store struct {
+	log      *slog.Logger
+	path     string
+	onCommit func([]shared.Message)
+	maxBatch int
+
+	w *sql.DB // the one write connection (MaxOpenConns 1)
+	r *sql.DB // read-only pool
+
+	// Prepared statements. The write ones are prepared on w, the read ones
+	// on r; database/sql re-prepares them per pooled connection.
+	insertMsg  *sql.Stmt
+	selectCID  *sql.Stmt
+	roomExists *sql.Stmt
+	since      *sql.Stmt
+	count      *sql.Stmt
+	nthNewest  *sql.Stmt
+
+	// mu guards closed against Append's send on reqs: Append holds it for
+	// reading while it queues, Close takes it for writing to close reqs.
+	mu     sync.RWMutex
+	closed bool
+	// isClosed mirrors closed for the cheap check at the top of each method.
+	isClosed atomic.Bool
+
+	reqs          chan *appendReq
+	committerDone chan struct{}
+
+	// committed is the highest seq committed, for LastSeq. The committer
+	// alone writes it, after each commit and before OnCommit.
+	committed atomic.Int64
+
+	// Counters for Stats.
+	batches  atomic.Int64
+	appended atomic.Int64
+	dups     atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Stats are counters since Open.
+type Stats struct {
+	Batches  int64 // committed group-commit transactions
+	Appended int64 // new messages stored
+	Dups     int64 // appends answered with an earlier message (same sender and cid)
+}
+
+// Stats returns the committer's counters.
+func (s *Store) Stats() Stats {
+	return Stats{Batches: s.batches.Load(), Appended: s.appended.Load(), Dups: s.dups.Load()}
+}
+
+// Open opens (creating if needed) the database chatapp.db in dir, creating
+// dir with mode 0700 if it is missing, brings the schema up to date and
+// starts the committer.
+//
+// A database whose schema is newer than this binary knows gives an error
+// wrapping ErrNewerSchema; a file that is not a SQLite database gives one
+// wrapping ErrCorrupt. In both cases the file is left as it was.
+func Open(dir string, opts Options) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("store: open: empty data directory")
+	}
+	// Absolute, so that the file: URI below cannot be misread (a relative
+	// path, or one with a colon).
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: open: create data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	if err := checkFile(dir, path); err != nil {
+		return nil, err
+	}
+
+	s := &Store{
+		log:           opts.Logger,
+		path:          path,
+		onCommit:      opts.OnCommit,
+		maxBatch:      opts.MaxBatch,
+		committerDone: make(chan struct{}),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 256
+	}
+	if err := s.open(); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	s.reqs = make(chan *appendReq, s.maxBatch)
+	go s.committer()
+	return s, nil
+}
+
+// checkFile gives clear errors for an unwritable directory and for a file
+// that is not a database before SQLite sees either, and creates a missing
+// database file with mode 0600 (SQLite gives its -wal and -shm files the
+// same mode).
+func checkFile(dir, path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return fmt.Errorf("store: open: create %s: %w", path, err)
+		}
+		return f.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	defer f.Close()
+	// An empty file is a new database to SQLite; anything else must start
+	// with the SQLite header.
+	hdr := make([]byte, 100)
+	n, err := io.ReadFull(f, hdr)
+	switch {
+	case n == 0 && (err == io.EOF):
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("store: open %s: %w", path, err)
+	case n < len(hdr) || !bytes.HasPrefix(hdr, []byte("SQLite format 3\x00")):
+		return fmt.Errorf("store: open %s: %w", path, ErrCorrupt)
+	}
+	// SQLite needs to create the -wal and -shm files beside the database.
+	probe, err := os.CreateTemp(dir, ".chatapp-probe-*")
+	if err != nil {
+		return fmt.Errorf("store: open: data directory %s is not writable: %w", dir, err)
+	}
+	probe.Close()
+	return os.Remove(probe.Name())
+}
+
+// dsn builds a file: URI for path with the given query parameters.
+func dsn(path string, params url.Values) string {
+	u := url.URL{Scheme: "file", Path: path, RawQuery: params.Encode()}
+	return u.String()
+}
+
+func (s *Store) open() error {
+	bt := fmt.Sprint(busyTimeout.Milliseconds())
+	w, err := sql.Open("sqlite", dsn(s.path, url.Values{
+		"_busy_timeout": {bt},
+		"_foreign_keys": {"1"},
+		// FULL: a commit is on stable storage before it returns, so an
+		// acknowledged message survives power loss, not only a crash.
+		"_synchronous": {"FULL"},
+		"_txlock":      {"immediate"},
+	}))
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	s.w = w
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	ctx := context.Background()
+	version, err := s.check(ctx)
+	if err != nil {
+		return err
+	}
+	// Persistent; readers and every later open see WAL too.
+	var mode string
+	if err := w.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode); err != nil {
+		return fmt.Errorf("store: open %s: set WAL mode: %w", s.path, err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("store: open %s: journal mode is %q, want wal", s.path, mode)
+	}
+	if err := s.migrate(ctx, version); err != nil {
+		return err
+	}
+
+	readers := min(max(runtime.GOMAXPROCS(0), 2), 8)
+	r, err := sql.Open("sqlite", dsn(s.path, url.Values{
+		"mode":          {"ro"},
+		"_busy_timeout": {bt},
+	}))
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	s.r = r
+	r.SetMaxOpenConns(readers)
+	r.SetMaxIdleConns(readers)
+
+	if err := s.loadLastSeq(ctx); err != nil {
+		return err
+	}
+	return s.prepare(ctx)
+}
+
+// check reads the schema version and the schema itself, so that a corrupt
+// file or a newer schema is refused before anything is written.
+func (s *Store) check(ctx context.Context) (int, error) {
+	var version, tables int
+	err := s.w.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version)
+	if err == nil {
+		err = s.w.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&tables)
+	}
+	if err != nil {
+		if isCorrupt(err) {
+			return 0, fmt.Errorf("store: open %s: %w (%v)", s.path, ErrCorrupt, err)
+		}
+		return 0, fmt.Errorf("store: open %s: %w", s.path, err)
+	}
+	if known := len(migrations); version > known {
+		return 0, fmt.Errorf("store: open %s: schema version %d, this binary knows up to %d: %w",
+			s.path, version, known, ErrNewerSchema)
+	}
+	return version, nil
+}
+
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return true
+	}
+	return false
+}
+
+// loadLastSeq sets the committed high-water mark from the database: the
+// AUTOINCREMENT counter, which deleted messages do not lower.
+func (s *Store) loadLastSeq(ctx context.Context) error {
+	last, err := readLastSeq(ctx, s.w)
+	if err != nil {
+		return fmt.Errorf("store: open: read last seq: %w", err)
+	}
+	s.committed.Store(last)
+	return nil
+}
+
+func readLastSeq(ctx context.Context, db *sql.DB) (int64, error) {
+	var last int64
+	err := db.QueryRowContext(ctx, `SELECT max(
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
+		coalesce((SELECT max(seq) FROM messages), 0))`).Scan(&last)
+	return last, err
+}
+
+func (s *Store) prepare(ctx context.Context) error {
+	stmts := []struct {
+		db  *sql.DB
+		dst **sql.Stmt
+		sql string
+	}{
+		{s.w, &s.insertMsg, `INSERT INTO messages
+			(seq, time, sender, sender_key, recipient, recipient_key, command, type, data, cid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.selectCID, `SELECT ` + msgCols + ` FROM messages WHERE sender_key = ? AND cid = ? AND cid <> ''`},
+		{s.w, &s.roomExists, `SELECT 1 FROM rooms WHERE id_key = ?`},
+		{s.r, &s.since, sinceSQL},
+		{s.r, &s.count, countSQL},
+		{s.r, &s.nthNewest, nthNewestSQL},
+	}
+	for _, st := range stmts {
+		p, err := st.db.PrepareContext(ctx, st.sql)
+		if err != nil {
+			return fmt.Errorf("store: open: prepare: %w", err)
+		}
+		*st.dst = p
+	}
+	return nil
+}
+
+// Close completes the appends already queued (their callers get their
+// results and OnCommit sees them), stops the committer and closes the
+// database. Later calls to any method return ErrClosed. Close is idempotent
+// and returns the first close's result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.isClosed.Store(true)
+		close(s.reqs)
+		s.mu.Unlock()
+		<-s.committerDone
+		s.closeErr = s.closeDBs()
+	})
+	return s.closeErr
+}
+
+// closeDBs closes the statements and both pools; readers first, so the
+// writer's close is the last one and checkpoints the WAL into the file.
+func (s *Store) closeDBs() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// live returns ErrClosed once Close has begun.
+func (s *Store) live() error {
+	if s.isClosed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// nowMillis is the current time truncated to milliseconds, in UTC.
+func nowMillis() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
