@@ -1,0 +1,371 @@
+package sio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Config configures a Server. Every field has a usable zero value.
+type Config struct {
+	// PingInterval is how often the server sends the Engine.IO ping `2`.
+	// Zero means 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong `3` before it
+	// closes the session. Zero means 20s.
+	PingTimeout time.Duration
+	// MaxPayload is the largest WebSocket message accepted, in bytes, and
+	// the maxPayload of the open packet. Zero means 65536.
+	MaxPayload int
+	// ConnectTimeout closes a session that has not connected to any
+	// namespace this long after it opened. Zero means 45s.
+	ConnectTimeout time.Duration
+	// SendBuffer is the most bytes queued to one socket (replays aside)
+	// before it is closed as a slow consumer. Zero means 4 MiB.
+	SendBuffer int
+	// WriteTimeout bounds each WebSocket write. Zero means 10s.
+	WriteTimeout time.Duration
+	// AllowedOrigins lists extra allowed Origin values, "scheme://host[:port]".
+	// Requests without Origin and same-origin requests (Origin host equals
+	// the Host header) are always allowed; any other Origin gets HTTP 403.
+	AllowedOrigins []string
+	// Namespaces lists the namespaces that exist. Nil means just "/". A
+	// CONNECT to any other gets CONNECT_ERROR {"message":"Invalid namespace"}.
+	Namespaces []string
+	// AllowBinary accepts BINARY_EVENT and BINARY_ACK packets; their
+	// attachments reach the Handler in Event.Attachments. False (the chat,
+	// PROTOCOL.md §1) closes a connection that sends one.
+	AllowBinary bool
+	// Logger receives the server's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 65536
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.SendBuffer <= 0 {
+		c.SendBuffer = 4 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Namespaces == nil {
+		c.Namespaces = []string{"/"}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Stats are counters of a Server.
+type Stats struct {
+	Connections       int64 // sessions open now
+	Accepted          int64 // sessions opened since start
+	Rejected          int64 // requests refused with an HTTP error
+	SlowConsumerKicks int64 // sessions closed because SendBuffer overflowed
+	WriteTimeouts     int64 // sessions closed because a write took longer than WriteTimeout
+	PingTimeouts      int64 // sessions closed because no pong came within PingTimeout
+	ConnectTimeouts   int64 // sessions closed because no CONNECT came within ConnectTimeout
+	ProtocolErrors    int64 // sessions closed for invalid client input
+}
+
+// Server serves Engine.IO sessions over WebSocket. Mount it at /socket.io/
+// (with the trailing slash). Its methods are safe for concurrent use.
+type Server struct {
+	cfg     Config
+	eh      engineHandler
+	log     *slog.Logger
+	origins map[string]bool // normalized AllowedOrigins
+	nsps    map[string]bool
+
+	mu       sync.Mutex
+	sessions map[string]*Socket // by Engine.IO sid; guarded by mu
+	closing  bool               // Shutdown called; guarded by mu
+	wg       sync.WaitGroup     // one per session goroutine pair
+
+	connections, accepted, rejected        atomic.Int64
+	slowKicks, writeTimeouts, pingTimeouts atomic.Int64
+	connectTimeouts, protocolErrors        atomic.Int64
+}
+
+// NewServer returns a Server that runs the Socket.IO protocol and calls h.
+func NewServer(cfg Config, h Handler) *Server {
+	srv := newServer(cfg, nil)
+	srv.eh = &sioLayer{srv: srv, h: h}
+	return srv
+}
+
+// newServer returns a Server with the Engine.IO layer eh on top.
+func newServer(cfg Config, eh engineHandler) *Server {
+	cfg = cfg.withDefaults()
+	srv := &Server{
+		cfg:      cfg,
+		eh:       eh,
+		log:      cfg.Logger,
+		origins:  make(map[string]bool),
+		nsps:     make(map[string]bool),
+		sessions: make(map[string]*Socket),
+	}
+	for _, o := range cfg.AllowedOrigins {
+		u, err := url.Parse(strings.TrimSpace(o))
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			srv.log.Warn("sio: ignoring invalid allowed origin", "origin", o)
+			continue
+		}
+		srv.origins[normOrigin(u.Scheme, u.Host)] = true
+	}
+	for _, n := range cfg.Namespaces {
+		srv.nsps[n] = true
+	}
+	return srv
+}
+
+// Stats returns a snapshot of the counters.
+func (srv *Server) Stats() Stats {
+	return Stats{
+		Connections:       srv.connections.Load(),
+		Accepted:          srv.accepted.Load(),
+		Rejected:          srv.rejected.Load(),
+		SlowConsumerKicks: srv.slowKicks.Load(),
+		WriteTimeouts:     srv.writeTimeouts.Load(),
+		PingTimeouts:      srv.pingTimeouts.Load(),
+		ConnectTimeouts:   srv.connectTimeouts.Load(),
+		ProtocolErrors:    srv.protocolErrors.Load(),
+	}
+}
+
+// httpError is an Engine.IO bad-request answer (SOCKETIO.md §2.8).
+type httpError struct {
+	status int
+	body   string
+}
+
+var (
+	errTransportUnknown   = httpError{http.StatusBadRequest, `{"code":0,"message":"Transport unknown"}`}
+	errUnknownSID         = httpError{http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`}
+	errBadHandshakeMethod = httpError{http.StatusBadRequest, `{"code":2,"message":"Bad handshake method"}`}
+	errBadRequest         = httpError{http.StatusBadRequest, `{"code":3,"message":"Bad request"}`}
+	errForbidden          = httpError{http.StatusForbidden, `{"code":4,"message":"Forbidden"}`}
+	errBadVersion         = httpError{http.StatusBadRequest, `{"code":5,"message":"Unsupported protocol version"}`}
+	errShuttingDown       = httpError{http.StatusServiceUnavailable, `{"code":3,"message":"Server shutting down"}`}
+)
+
+func (srv *Server) reject(w http.ResponseWriter, e httpError) {
+	srv.rejected.Add(1)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(e.status)
+	_, _ = w.Write([]byte(e.body))
+}
+
+// acceptOptions skips coder/websocket's own Origin check: ServeHTTP has
+// already applied Config.AllowedOrigins (with the scheme, which
+// OriginPatterns ignores).
+var acceptOptions = &websocket.AcceptOptions{InsecureSkipVerify: true}
+
+// ServeHTTP validates the Engine.IO query (SOCKETIO.md §2.8, in Node's
+// order), checks the Origin, upgrades to WebSocket and runs the session
+// until it ends; the request's goroutine is the session's read loop. Bad
+// requests get a JSON 400 ({"code":N,"message":…}), a foreign Origin a
+// 403 with code 4, and a request after Shutdown a 503.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("transport") != "websocket" { // polling is not implemented yet
+		srv.reject(w, errTransportUnknown)
+		return
+	}
+	if sid := q.Get("sid"); sid != "" {
+		srv.mu.Lock()
+		_, live := srv.sessions[sid]
+		srv.mu.Unlock()
+		if !live {
+			srv.reject(w, errUnknownSID)
+			return
+		}
+		if !srv.originAllowed(r) {
+			srv.reject(w, errForbidden)
+			return
+		}
+		// A second WebSocket for a session that already has one: Node
+		// accepts it and closes it at once.
+		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
+			_ = c.Close(websocket.StatusPolicyViolation, "session already open")
+		}
+		return
+	}
+	if r.Method != http.MethodGet {
+		srv.reject(w, errBadHandshakeMethod)
+		return
+	}
+	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
+		srv.reject(w, errBadRequest)
+		return
+	}
+	if !srv.originAllowed(r) {
+		srv.reject(w, errForbidden)
+		return
+	}
+	if q.Get("EIO") != "4" {
+		srv.reject(w, errBadVersion)
+		return
+	}
+	srv.mu.Lock()
+	closing := srv.closing
+	srv.mu.Unlock()
+	if closing {
+		srv.reject(w, errShuttingDown)
+		return
+	}
+
+	c, err := websocket.Accept(w, r, acceptOptions)
+	if err != nil { // Accept has answered the request
+		srv.rejected.Add(1)
+		srv.log.Debug("sio: websocket accept", "remote", remoteHost(r), "err", err)
+		return
+	}
+	c.SetReadLimit(int64(srv.cfg.MaxPayload))
+	s := newSocket(srv, wsTransport{c}, r)
+	if !srv.register(s) {
+		_ = c.Close(websocket.StatusGoingAway, "")
+		return
+	}
+	defer srv.wg.Done()
+	s.run(c)
+}
+
+// register adds s to the session table, unless Shutdown has begun.
+func (srv *Server) register(s *Socket) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return false
+	}
+	srv.sessions[s.eid] = s
+	srv.wg.Add(1)
+	srv.connections.Add(1)
+	srv.accepted.Add(1)
+	return true
+}
+
+func (srv *Server) unregister(s *Socket) {
+	srv.mu.Lock()
+	delete(srv.sessions, s.eid)
+	srv.mu.Unlock()
+	srv.connections.Add(-1)
+}
+
+// Shutdown stops accepting sessions, sends every socket DISCONNECT (41) for
+// each namespace it joined, and closes its WebSocket with StatusGoingAway.
+// It returns when every session goroutine has ended, or when ctx is done;
+// then the remaining connections are cut and ctx's error is returned.
+// http.Server.Shutdown does not close hijacked connections: call this too
+// (e.g. from http.Server.RegisterOnShutdown).
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.closing = true
+	all := make([]*Socket, 0, len(srv.sessions))
+	for _, s := range srv.sessions {
+		all = append(all, s)
+	}
+	srv.mu.Unlock()
+
+	for _, s := range all {
+		s.shutdown()
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		for _, s := range all {
+			s.tr.closeNow()
+		}
+		return ctx.Err()
+	}
+}
+
+// originAllowed applies the Origin policy of Config.AllowedOrigins.
+func (srv *Server) originAllowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(stripDefaultPort(u.Scheme, u.Host), stripDefaultPort(u.Scheme, r.Host)) {
+		return true
+	}
+	return srv.origins[normOrigin(u.Scheme, u.Host)]
+}
+
+func normOrigin(scheme, host string) string {
+	return strings.ToLower(scheme) + "://" + strings.ToLower(stripDefaultPort(scheme, host))
+}
+
+// stripDefaultPort removes the scheme's default port from host.
+func stripDefaultPort(scheme, host string) string {
+	switch strings.ToLower(scheme) {
+	case "http", "ws":
+		return strings.TrimSuffix(host, ":80")
+	case "https", "wss":
+		return strings.TrimSuffix(host, ":443")
+	}
+	return host
+}
+
+// headerHasToken reports whether a comma-separated header has token
+// (case-insensitive), as in "Connection: keep-alive, Upgrade".
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// remoteHost is the host of r.RemoteAddr, without the port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// newID returns a random 20-character URL-safe id (120 bits).
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
