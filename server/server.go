@@ -1,0 +1,251 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"chatapp/server/sio"
+	"chatapp/server/store"
+	"chatapp/shared"
+)
+
+// Config holds the server's settings. Zero values mean the defaults of
+// PROTOCOL.md section 7.
+type Config struct {
+	// SignupClosed refuses logins for unknown ids (401) instead of
+	// creating the account.
+	SignupClosed bool
+	// MaxPayload is the Engine.IO maxPayload, in bytes. Zero means 65536.
+	MaxPayload int
+	// MaxText is the longest message data, in code points. Zero means 4000.
+	MaxText int
+	// MsgRate is the requests a second allowed per socket; negative turns
+	// the limit off. Zero means 20.
+	MsgRate float64
+	// MsgBurst is the burst allowed above MsgRate. Zero means 40.
+	MsgBurst int
+	// HashCost is the bcrypt work factor for new password hashes. Zero
+	// means 10.
+	HashCost int
+	// SendBuffer is the bytes queued to one socket before it is closed as
+	// a slow consumer. Zero means 4 MiB.
+	SendBuffer int
+	// ReplayMax caps the messages replayed on recovery. Zero means 1000.
+	ReplayMax int
+	// TokenTTL is how long a session token lives. Zero means 30 days.
+	TokenTTL time.Duration
+	// PingInterval and PingTimeout are the Engine.IO heartbeat. Zero
+	// means 25 s and 20 s.
+	PingInterval, PingTimeout time.Duration
+	// AllowedOrigins are the WebSocket Origins accepted besides the
+	// page's own ("scheme://host[:port]").
+	AllowedOrigins []string
+}
+
+func (c *Config) setDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&c.MaxPayload, 65536)
+	def(&c.MaxText, shared.DefaultMaxText)
+	def(&c.MsgBurst, 40)
+	def(&c.HashCost, 10)
+	def(&c.SendBuffer, 4<<20)
+	def(&c.ReplayMax, 1000)
+	if c.MsgRate == 0 {
+		c.MsgRate = 20
+	}
+	if c.TokenTTL == 0 {
+		c.TokenTTL = 30 * 24 * time.Hour
+	}
+}
+
+// Deps are what main hands the server.
+type Deps struct {
+	Store  *store.Store
+	Logger *slog.Logger // nil discards
+	// UI serves every path that is not the protocol (the go-app handler).
+	// Nil answers 404.
+	UI http.Handler
+}
+
+// Server is the chat server. Create it with New.
+type Server struct {
+	cfg      Config
+	store    *store.Store
+	log      *slog.Logger
+	hub      *hub
+	sio      *sio.Server
+	mux      *http.ServeMux
+	throttle *throttle
+
+	clientsMu sync.RWMutex
+	clients   map[*sio.Socket]*client
+
+	// roomMu serializes room changes across their store write, hub update
+	// and list broadcast, so lists go out in the order changes were made.
+	// It is never held by the fan-out path.
+	roomMu sync.Mutex
+
+	// fanMu orders fan-out against session recovery: Fanout holds it for
+	// each batch, enter while it joins a socket and queues its replay.
+	fanMu sync.Mutex
+}
+
+// New builds a Server on an open store and loads accounts and rooms into
+// the hub. The store's OnCommit must call s.Fanout: use NewWithStore or
+// wire it as main does.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    deps.Store,
+		log:      log,
+		hub:      newHub(),
+		throttle: newThrottle(),
+		clients:  map[*sio.Socket]*client{},
+	}
+	ctx := context.Background()
+	users, err := s.store.Users(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: load users: %w", err)
+	}
+	for _, u := range users {
+		s.hub.addUser(profileOf(u))
+	}
+	rooms, err := s.store.Rooms(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: load rooms: %w", err)
+	}
+	for _, r := range rooms {
+		s.hub.setRoom(r.ID, r.Name, r.Owner, r.Members)
+	}
+	s.sio = sio.NewServer(sio.Config{
+		PingInterval:   cfg.PingInterval,
+		PingTimeout:    cfg.PingTimeout,
+		MaxPayload:     cfg.MaxPayload,
+		SendBuffer:     cfg.SendBuffer,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Logger:         log,
+	}, s)
+	s.mux = http.NewServeMux()
+	s.mux.Handle("/socket.io/", s.sio)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	if deps.UI != nil {
+		s.mux.Handle("/", deps.UI)
+	}
+	return s, nil
+}
+
+func profileOf(u store.User) shared.Profile {
+	return shared.Profile{ID: u.ID, Alias: u.Alias, Today: u.Today}
+}
+
+// ServeHTTP serves the protocol at /socket.io/, /healthz and the UI.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: stop
+// accepting, tell every socket the server is going away, wait for them
+// (at most a few seconds). The caller closes the store afterwards, which
+// flushes it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Stop accepting first, then close the hijacked sockets, which
+	// http.Server.Shutdown does not track.
+	hs.SetKeepAlivesEnabled(false)
+	ln.Close()
+	err := s.sio.Shutdown(sctx)
+	if herr := hs.Shutdown(sctx); err == nil {
+		err = herr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Fanout delivers newly stored messages, in seq order, to every socket
+// that should see them. The store's committer goroutine calls it after
+// each group commit; each frame is encoded once and the same bytes are
+// queued on every target.
+func (s *Server) Fanout(msgs []shared.Message) {
+	s.fanMu.Lock()
+	defer s.fanMu.Unlock()
+	targets := getSockets()
+	defer putSockets(targets)
+	for i := range msgs {
+		m := &msgs[i]
+		frame, err := shared.EventFrame(shared.EventMessage, m)
+		if err != nil {
+			s.log.Error("encode message", "seq", m.Seq, "err", err)
+			continue
+		}
+		list := (*targets)[:0]
+		switch {
+		case m.Command == shared.CommandGroupchat:
+			list = s.hub.roomSockets(list, shared.Fold(m.Recipient))
+		case shared.Fold(m.Recipient) == shared.Fold(shared.All):
+			list = s.hub.allSockets(list, "")
+		default:
+			list = s.hub.userSockets(list, shared.Fold(m.Recipient), shared.Fold(m.Sender))
+		}
+		for _, so := range list {
+			so.Send(frame, int64(m.Seq))
+		}
+		clear(list)
+		*targets = list[:0]
+	}
+}
+
+// broadcast queues one event, encoded once, on every logged-in socket
+// except those of user skip (folded; "" skips nobody).
+func (s *Server) broadcast(name string, v any, skip string) {
+	frame, err := shared.EventFrame(name, v)
+	if err != nil {
+		s.log.Error("encode event", "event", name, "err", err)
+		return
+	}
+	targets := getSockets()
+	defer putSockets(targets)
+	*targets = s.hub.allSockets(*targets, skip)
+	for _, so := range *targets {
+		so.Send(frame, 0)
+	}
+}
+
+// broadcastRooms pushes the room list to every logged-in socket.
+func (s *Server) broadcastRooms() {
+	s.broadcast(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()}, "")
+}
