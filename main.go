@@ -1,0 +1,342 @@
+// Command chatapp is a self-hosted chat server in one binary: the go-app
+// PWA, the Socket.IO chat server it talks to, and an embedded SQLite store.
+//
+//	chatapp --port 3000          serve (the default command)
+//	chatapp user add alice       manage accounts on the same data dir
+//	chatapp conformance --port P serve the official protocol suites' app
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"chatapp/server"
+	"chatapp/server/sio"
+	"chatapp/server/store"
+	"chatapp/shared"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli is the command line. Every flag also reads CHATAPP_<NAME>.
+type cli struct {
+	Data      string `default:"./data" help:"Directory of the SQLite store (created if missing)."`
+	LogLevel  string `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat string `default:"text" enum:"text,json" help:"Log format: text or json."`
+
+	Serve       serveCmd       `cmd:"" default:"withargs" help:"Run the chat server (the default command)."`
+	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
+	Conformance conformanceCmd `cmd:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect."`
+	Version     versionCmd     `cmd:"" help:"Print the version."`
+}
+
+// env is what every command gets.
+type env struct {
+	ctx    context.Context
+	log    *slog.Logger
+	stdin  io.Reader
+	stdout io.Writer
+	data   string
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var c cli
+	exit := -1
+	parser, err := kong.New(&c,
+		kong.Name("chatapp"),
+		kong.Description("A self-hosted chat server: a Socket.IO chat, an installable PWA and an embedded store in one binary."),
+		kong.DefaultEnvars("CHATAPP"),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+		kong.UsageOnError(),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "chatapp: %v\n", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 { // --help
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "chatapp: %v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, c.LogLevel, c.LogFormat)
+	e := &env{ctx: ctx, log: log, stdin: stdin, stdout: stdout, data: c.Data}
+	if err := kctx.Run(e); err != nil {
+		fmt.Fprintf(stderr, "chatapp: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level)) // the enum has checked it
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+type serveCmd struct {
+	Host           string   `default:"" help:"Interface to listen on (default: all)."`
+	Port           int      `default:"3000" help:"TCP port to listen on (0 picks a free one)."`
+	Signup         string   `default:"open" enum:"open,closed" help:"open: the first login of an unknown id creates the account; closed: only accounts made with 'chatapp user add'."`
+	MaxPayload     int      `default:"65536" help:"Engine.IO maxPayload, in bytes."`
+	MaxText        int      `default:"4000" help:"Longest message text, in characters."`
+	MsgRate        float64  `default:"20" help:"Requests a second per socket (0 turns the limit off)."`
+	MsgBurst       int      `default:"40" help:"Burst of requests per socket above --msg-rate."`
+	HashCost       int      `default:"10" help:"bcrypt work factor of password hashes (4-31)."`
+	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
+	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
+	AllowedOrigins []string `sep:"," help:"Other page origins allowed to open WebSockets (scheme://host[:port], comma-separated)."`
+}
+
+func (cmd *serveCmd) Validate() error {
+	switch {
+	case cmd.Port < 0 || cmd.Port > 65535:
+		return fmt.Errorf("--port %d is not a TCP port", cmd.Port)
+	case cmd.MaxPayload < 1024:
+		return errors.New("--max-payload must be at least 1024 bytes")
+	case cmd.MaxText < 1:
+		return errors.New("--max-text must be at least 1")
+	case cmd.MsgRate < 0 || cmd.MsgBurst < 1:
+		return errors.New("--msg-rate must be >= 0 and --msg-burst >= 1")
+	case cmd.HashCost < 4 || cmd.HashCost > 31:
+		return errors.New("--hash-cost must be from 4 to 31")
+	case cmd.SendBuffer < 4096:
+		return errors.New("--send-buffer must be at least 4096 bytes")
+	case cmd.ReplayMax < 1:
+		return errors.New("--replay-max must be at least 1")
+	}
+	return nil
+}
+
+func (cmd *serveCmd) Run(e *env) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(cmd.Host, strconv.Itoa(cmd.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", errors.Unwrap(err))
+	}
+	defer ln.Close()
+	var srv *server.Server
+	st, err := store.Open(e.data, store.Options{
+		Logger:   e.log,
+		OnCommit: func(m []shared.Message) { srv.Fanout(m) },
+	})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ui, err := newUIHandler(e.log)
+	if err != nil {
+		return err
+	}
+	rate := cmd.MsgRate
+	if rate == 0 {
+		rate = -1 // off
+	}
+	srv, err = server.New(server.Config{
+		SignupClosed:   cmd.Signup == "closed",
+		MaxPayload:     cmd.MaxPayload,
+		MaxText:        cmd.MaxText,
+		MsgRate:        rate,
+		MsgBurst:       cmd.MsgBurst,
+		HashCost:       cmd.HashCost,
+		SendBuffer:     cmd.SendBuffer,
+		ReplayMax:      cmd.ReplayMax,
+		AllowedOrigins: cmd.AllowedOrigins,
+	}, server.Deps{Store: st, Logger: e.log, UI: ui})
+	if err != nil {
+		return err
+	}
+	e.log.Info("chatapp starting", "version", version, "data", e.data)
+	if err := srv.Serve(e.ctx, ln); err != nil {
+		return err
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	e.log.Info("stopped")
+	return nil
+}
+
+type userCmd struct {
+	Add    userAddCmd    `cmd:"" help:"Create an account."`
+	Passwd userPasswdCmd `cmd:"" help:"Set an account's password and revoke its sessions."`
+	Del    userDelCmd    `cmd:"" help:"Delete an account and revoke its sessions."`
+	List   userListCmd   `cmd:"" help:"List accounts."`
+}
+
+type userAddCmd struct {
+	ID       string `arg:"" help:"Account id."`
+	Password string `help:"Password (default: read a line from standard input)."`
+	Alias    string `help:"Display name."`
+	Today    string `help:"Status line."`
+	HashCost int    `default:"10" help:"bcrypt work factor (4-31)."`
+}
+
+func (cmd *userAddCmd) Run(e *env) error {
+	if err := shared.ValidUserID("id", cmd.ID); err != nil {
+		return errors.New(err.Message)
+	}
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"alias", cmd.Alias, shared.MaxAlias}, {"today", cmd.Today, shared.MaxToday}} {
+		if err := shared.ValidText(f.name, f.v, f.max); err != nil {
+			return errors.New(err.Message)
+		}
+	}
+	pw, err := password(e, cmd.Password)
+	if err != nil {
+		return err
+	}
+	hash, err := server.HashPassword(pw, cmd.HashCost)
+	if err != nil {
+		return err
+	}
+	return withStore(e, func(st *store.Store) error {
+		err := st.CreateUser(e.ctx, store.User{ID: cmd.ID, Alias: cmd.Alias, Today: cmd.Today, Hash: hash})
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("user %s already exists", cmd.ID)
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "created %s\n", cmd.ID)
+		}
+		return err
+	})
+}
+
+type userPasswdCmd struct {
+	ID       string `arg:"" help:"Account id."`
+	Password string `help:"New password (default: read a line from standard input)."`
+	HashCost int    `default:"10" help:"bcrypt work factor (4-31)."`
+}
+
+func (cmd *userPasswdCmd) Run(e *env) error {
+	pw, err := password(e, cmd.Password)
+	if err != nil {
+		return err
+	}
+	hash, err := server.HashPassword(pw, cmd.HashCost)
+	if err != nil {
+		return err
+	}
+	return withStore(e, func(st *store.Store) error {
+		err := st.SetPassword(e.ctx, cmd.ID, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user %s", cmd.ID)
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "password of %s changed; its sessions are revoked\n", cmd.ID)
+		}
+		return err
+	})
+}
+
+type userDelCmd struct {
+	ID string `arg:"" help:"Account id."`
+}
+
+func (cmd *userDelCmd) Run(e *env) error {
+	return withStore(e, func(st *store.Store) error {
+		err := st.DeleteUser(e.ctx, cmd.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user %s", cmd.ID)
+		}
+		if err == nil {
+			fmt.Fprintf(e.stdout, "deleted %s\n", cmd.ID)
+		}
+		return err
+	})
+}
+
+type userListCmd struct{}
+
+func (cmd *userListCmd) Run(e *env) error {
+	return withStore(e, func(st *store.Store) error {
+		users, err := st.Users(e.ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			fmt.Fprintf(e.stdout, "%s\t%s\t%s\n", u.ID, u.Alias, u.Today)
+		}
+		return nil
+	})
+}
+
+// password returns flag, or a line read from standard input, checked
+// against the protocol's password rules.
+func password(e *env, flag string) (string, error) {
+	pw := flag
+	if pw == "" {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no password: give --password or one line on standard input")
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	}
+	if n := shared.RuneLen(pw); n < shared.MinPassword || n > shared.MaxPassword {
+		return "", errors.New("the password must be 6 to 128 characters")
+	}
+	return pw, nil
+}
+
+func withStore(e *env, f func(*store.Store) error) error {
+	st, err := store.Open(e.data, store.Options{Logger: e.log})
+	if err != nil {
+		return err
+	}
+	if err := f(st); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
+}
+
+type conformanceCmd struct {
+	Host string `default:"127.0.0.1" help:"Interface to listen on."`
+	Port int    `default:"3000" help:"TCP port to listen on."`
+}
+
+func (cmd *conformanceCmd) Run(e *env) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort(cmd.Host, strconv.Itoa(cmd.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", errors.Unwrap(err))
+	}
+	return sio.ServeConformance(e.ctx, ln, e.log)
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(e *env) error {
+	fmt.Fprintf(e.stdout, "chatapp %s\n", version)
+	return nil
+}
+
+var _ = time.Second
