@@ -1,0 +1,118 @@
+package app
+
+import (
+	"sync/atomic"
+
+	"github.com/maxence-charriere/go-app/v10/pkg/app"
+)
+
+// The go-app state and actions between the components and the service.
+// Components observe stateView and post actions; global handlers (app.Handle,
+// registered by Routes) run them on the service, whose ctx lives as long as
+// the page.
+const (
+	stateView = "chat/view"
+
+	actionStart   = "chat/start"   // no value; posted by Shell.OnMount
+	actionConnect = "chat/connect" // connectForm
+	actionLogin   = "chat/login"   // loginForm
+	actionLogout  = "chat/logout"  // no value
+	actionRoom    = "chat/room"    // roomForm
+	actionSend    = "chat/send"    // sendForm
+	actionSelect  = "chat/select"  // string: a conversation key
+	actionLang    = "chat/lang"    // string: langEN or langKO
+)
+
+// connectForm is the value of the connect action.
+type connectForm struct{ Host, Port string }
+
+// theService is the page's one connection service, created by the start
+// action (in the browser only: OnMount never runs on the server).
+var theService atomic.Pointer[service]
+
+// registerActions installs the global action handlers. go-app runs each
+// one in its own goroutine with a ctx whose source is <body>.
+func registerActions() {
+	app.Handle(actionStart, func(ctx app.Context, _ app.Action) { startService(ctx) })
+	with := func(f func(*service, app.Action)) app.ActionHandler {
+		return func(_ app.Context, a app.Action) {
+			if s := theService.Load(); s != nil {
+				f(s, a)
+			}
+		}
+	}
+	app.Handle(actionConnect, with(func(s *service, a app.Action) {
+		if f, ok := a.Value.(connectForm); ok {
+			s.Connect(f.Host, f.Port)
+		}
+	}))
+	app.Handle(actionLogin, with(func(s *service, a app.Action) {
+		if f, ok := a.Value.(loginForm); ok {
+			s.Login(f)
+		}
+	}))
+	app.Handle(actionLogout, with(func(s *service, _ app.Action) { s.Logout() }))
+	app.Handle(actionRoom, with(func(s *service, a app.Action) {
+		if f, ok := a.Value.(roomForm); ok {
+			s.Room(f)
+		}
+	}))
+	app.Handle(actionSend, with(func(s *service, a app.Action) {
+		if f, ok := a.Value.(sendForm); ok {
+			s.Send(f)
+		}
+	}))
+	app.Handle(actionSelect, with(func(s *service, a app.Action) {
+		if conv, ok := a.Value.(string); ok {
+			s.Select(conv)
+		}
+	}))
+	app.Handle(actionLang, with(func(s *service, a app.Action) {
+		if l, ok := a.Value.(string); ok {
+			s.SetLang(l)
+		}
+	}))
+}
+
+// startService creates the service once and starts its loop with the
+// action's ctx, and wires the window events that make it reconnect at once.
+func startService(ctx app.Context) {
+	s := newService(browserHost{ctx: ctx})
+	if !theService.CompareAndSwap(nil, s) {
+		return
+	}
+	u := app.Window().URL()
+	pageHost, pagePort = u.Hostname(), u.Port()
+	lang := app.Window().Get("navigator").Get("language")
+	tag := ""
+	if lang.Truthy() {
+		tag = lang.String()
+	}
+
+	kick := app.FuncOf(func(app.Value, []app.Value) any {
+		s.Kick()
+		return nil
+	})
+	app.Window().Call("addEventListener", "online", kick)
+	doc := app.Window().Get("document")
+	doc.Call("addEventListener", "visibilitychange", app.FuncOf(func(app.Value, []app.Value) any {
+		if doc.Get("visibilityState").String() == "visible" {
+			s.Kick()
+		}
+		return nil
+	}))
+
+	s.start(ctx, u, tag)
+}
+
+// browserHost is the service's host in the page.
+type browserHost struct{ ctx app.Context }
+
+func (h browserHost) schedule(f func()) { h.ctx.Dispatch(func(app.Context) { f() }) }
+func (h browserHost) publish(v View)    { h.ctx.SetState(stateView, v) }
+func (h browserHost) storage() kv       { return h.ctx.LocalStorage() }
+
+func (h browserHost) online() bool {
+	on := app.Window().Get("navigator").Get("onLine")
+	return on.IsUndefined() || on.Bool()
+}

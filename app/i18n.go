@@ -1,0 +1,271 @@
+package app
+
+import (
+	"strings"
+
+	"chatapp/shared"
+)
+
+// Languages of the UI. The browser's language picks one (Korean for ko-*,
+// else English); the switch in the sidebar overrides it and is remembered.
+const (
+	langEN = "en"
+	langKO = "ko"
+)
+
+// pickLang maps a BCP 47 tag (navigator.language) to a UI language.
+func pickLang(tag string) string {
+	if strings.HasPrefix(strings.ToLower(tag), "ko") {
+		return langKO
+	}
+	return langEN
+}
+
+// texts are the UI strings: key → {English, Korean}.
+var texts = map[string][2]string{
+	"title":           {"chatapp", "chatapp"},
+	"state.connected": {"Connected", "연결됨"},
+	"state.connecting": {
+		"Connecting…", "연결 중…"},
+	"state.offline":     {"Offline", "오프라인"},
+	"lang.switch":       {"한국어", "English"},
+	"lang.switch.label": {"Switch to Korean", "영어로 바꾸기"},
+	"install":           {"Install app", "앱 설치"},
+	"update":            {"Update available", "새 버전이 있습니다"},
+	"update.reload":     {"Reload", "새로고침"},
+	"menu":              {"Conversations", "대화 목록"},
+	"close":             {"Close", "닫기"},
+
+	"server":        {"Server", "서버"},
+	"host":          {"Host", "호스트"},
+	"port":          {"Port", "포트"},
+	"connect":       {"Connect", "연결"},
+	"connect.same":  {"Already connected to this server.", "이미 이 서버에 연결되어 있습니다."},
+	"connect.retry": {"Connecting…", "연결하는 중…"},
+
+	"login.title":   {"Log in or sign up", "로그인 또는 가입"},
+	"login.lead":    {"A new id creates an account.", "새 아이디를 쓰면 계정이 만들어집니다."},
+	"id":            {"ID", "아이디"},
+	"password":      {"Password", "비밀번호"},
+	"alias":         {"Display name", "별명"},
+	"today":         {"Status", "상태 메시지"},
+	"optional":      {"optional", "선택"},
+	"login":         {"Log in", "로그인"},
+	"logout":        {"Log out", "로그아웃"},
+	"logging.in":    {"Logging in…", "로그인하는 중…"},
+	"logged.in":     {"Logged in.", "로그인했습니다."},
+	"not.logged.in": {"Not logged in", "로그인하지 않음"},
+
+	"everything":   {"All messages", "모든 메시지"},
+	"everyone":     {"Everyone", "모두에게"},
+	"everyone.sub": {"Messages to ALL", "ALL에게 보낸 메시지"},
+	"rooms":        {"Rooms", "대화방"},
+	"no.rooms":     {"No rooms yet.", "아직 대화방이 없습니다."},
+	"members":      {"members", "명"},
+	"joined":       {"joined", "참여 중"},
+	"owner":        {"owner", "방장"},
+	"people":       {"People", "사람들"},
+	"online":       {"online", "접속 중"},
+	"offline":      {"offline", "오프라인"},
+	"no.people":    {"Nobody here yet.", "아직 아무도 없습니다."},
+	"you":          {"you", "나"},
+	"room.id":      {"Room ID", "방 아이디"},
+	"room.name":    {"Room name", "방 이름"},
+	"room.create":  {"Create", "만들기"},
+	"room.update":  {"Rename", "이름 바꾸기"},
+	"room.delete":  {"Delete", "삭제"},
+	"room.join":    {"Join", "참여"},
+	"room.leave":   {"Leave", "나가기"},
+	"room.manage":  {"Manage rooms", "대화방 관리"},
+	"room.done.create": {
+		"Room created.", "대화방을 만들었습니다."},
+	"room.done.update": {"Room renamed.", "방 이름을 바꿨습니다."},
+	"room.done.delete": {"Room deleted.", "대화방을 삭제했습니다."},
+	"room.done.join":   {"Joined.", "참여했습니다."},
+	"room.done.leave":  {"Left the room.", "대화방에서 나왔습니다."},
+	"room.gone":        {"This room was deleted.", "이 대화방은 삭제되었습니다."},
+	"room.join.hint":   {"Join this room to read and write here.", "이 대화방에 참여하면 읽고 쓸 수 있습니다."},
+
+	"recipient": {"To", "받는 사람"},
+	"recipient.placeholder": {
+		"user id, room id or ALL", "아이디, 방 아이디 또는 ALL"},
+	"chattype":  {"Kind", "종류"},
+	"chat":      {"chat (person or ALL)", "chat (사람 또는 ALL)"},
+	"groupchat": {"groupchat (room)", "groupchat (대화방)"},
+	"message":   {"Message", "메시지"},
+	"message.placeholder": {
+		"Write a message — Enter sends", "메시지를 입력하세요 — Enter로 보내기"},
+	"send":        {"Send", "보내기"},
+	"pending":     {"waiting to send", "보내기 대기 중"},
+	"empty":       {"No messages yet.", "아직 메시지가 없습니다."},
+	"empty.login": {"Log in to start chatting.", "로그인하면 대화를 시작할 수 있습니다."},
+	"queued":      {"Offline: the message will be sent when the connection is back.", "오프라인: 연결되면 메시지를 보냅니다."},
+	"not.sent":    {"Not sent", "보내지 못함"},
+	"conv.dm":     {"Direct messages", "1:1 대화"},
+	"conv.self":   {"Notes to yourself", "나에게 쓴 메모"},
+
+	// Answers and local checks.
+	"err.offline":     {"Not connected. Wait for the connection and try again.", "연결되어 있지 않습니다. 연결된 뒤 다시 시도하세요."},
+	"err.lost":        {"The connection was lost. Try again.", "연결이 끊겼습니다. 다시 시도하세요."},
+	"err.login.first": {"Log in first.", "먼저 로그인하세요."},
+	"err.credentials": {"Wrong id or password.", "아이디 또는 비밀번호가 틀렸습니다."},
+	"err.slow.login":  {"Too many attempts. Wait a moment and try again.", "시도가 너무 많습니다. 잠시 후 다시 시도하세요."},
+	"err.slow":        {"Too many requests. Slow down a little.", "요청이 너무 많습니다. 조금 천천히 하세요."},
+	"err.exists":      {"That room already exists.", "이미 있는 대화방입니다."},
+	"err.owner":       {"Only the room's owner can do that.", "방장만 할 수 있습니다."},
+	"err.forbidden":   {"Not allowed.", "허용되지 않습니다."},
+	"err.join.first":  {"Join the room first.", "먼저 대화방에 참여하세요."},
+	"err.no.room":     {"No such room.", "그런 대화방이 없습니다."},
+	"err.no.user":     {"No such user.", "그런 사용자가 없습니다."},
+	"err.no.target":   {"No such user or room.", "그런 사용자나 대화방이 없습니다."},
+	"err.too.long":    {"The message is too long.", "메시지가 너무 깁니다."},
+	"err.server":      {"The server failed. Try again.", "서버 오류입니다. 다시 시도하세요."},
+	"err.session":     {"Your session ended. Log in again.", "세션이 끝났습니다. 다시 로그인하세요."},
+	"err.invalid":     {"Check the %s: %s.", "%s을(를) 확인하세요: %s."},
+	"err.other":       {"Refused: %s", "거절됨: %s"},
+	"why.required":    {"it is required", "필수입니다"},
+	"why.short":       {"it is too short (at least %s characters)", "너무 짧습니다 (%s자 이상)"},
+	"why.long":        {"it is too long (at most %s characters)", "너무 깁니다 (%s자 이하)"},
+	"why.chars":       {"use only letters A–Z, digits and _ . -", "영문자, 숫자, _ . - 만 쓸 수 있습니다"},
+	"why.reserved":    {"ALL is reserved", "ALL은 쓸 수 없습니다"},
+	"why.control":     {"control characters are not allowed", "제어 문자는 쓸 수 없습니다"},
+	"why.empty":       {"it is empty", "비어 있습니다"},
+	"why.kind":        {"pick chat or groupchat", "chat 또는 groupchat을 고르세요"},
+	"field.id":        {"ID", "아이디"},
+	"field.password":  {"password", "비밀번호"},
+	"field.alias":     {"display name", "별명"},
+	"field.today":     {"status", "상태 메시지"},
+	"field.roomId":    {"room ID", "방 아이디"},
+	"field.roomName":  {"room name", "방 이름"},
+	"field.data":      {"message", "메시지"},
+	"field.recepient": {"recipient", "받는 사람"},
+	"field.command":   {"kind", "종류"},
+	"field.cid":       {"message id", "메시지 아이디"},
+	"field.offset":    {"position", "위치"},
+	"field.type":      {"type", "형식"},
+	"field.target":    {"conversation", "대화"},
+	"field.sender":    {"sender", "보낸 사람"},
+	"field.payload":   {"request", "요청"},
+	"field.unknown":   {"input", "입력"},
+}
+
+// tr returns the text of key in lang; a missing key returns the key, so a
+// typo shows up in the page instead of an empty string.
+func tr(lang, key string) string {
+	t, ok := texts[key]
+	if !ok {
+		return key
+	}
+	if lang == langKO {
+		return t[1]
+	}
+	return t[0]
+}
+
+// trf is tr with %s placeholders filled in order.
+func trf(lang, key string, args ...string) string {
+	s := tr(lang, key)
+	for _, a := range args {
+		s = strings.Replace(s, "%s", a, 1)
+	}
+	return s
+}
+
+// notice is a short message shown near the control that caused it.
+type notice struct {
+	Text  string
+	Error bool
+}
+
+// human turns a refused answer (or a local check that failed) into a short
+// message for the person: command is the request's event ("login", "room",
+// "message"), roomCmd the room command for command "room", code and msg the
+// answer's.
+func human(lang, command, roomCmd, code, msg string) string {
+	switch code {
+	case shared.CodeUnauthorized:
+		if command == shared.EventLogin {
+			return tr(lang, "err.credentials")
+		}
+		return tr(lang, "err.login.first")
+	case shared.CodeTooManyRequests:
+		if command == shared.EventLogin {
+			return tr(lang, "err.slow.login")
+		}
+		return tr(lang, "err.slow")
+	case shared.CodeConflict:
+		return tr(lang, "err.exists")
+	case shared.CodeForbidden:
+		switch {
+		case command == shared.EventRoom && (roomCmd == shared.RoomUpdate || roomCmd == shared.RoomDelete):
+			return tr(lang, "err.owner")
+		case strings.Contains(msg, "join"):
+			return tr(lang, "err.join.first")
+		}
+		return tr(lang, "err.forbidden")
+	case shared.CodeNotFound:
+		switch {
+		case command == shared.EventRoom || strings.Contains(msg, "room"):
+			return tr(lang, "err.no.room")
+		case strings.Contains(msg, "user"):
+			return tr(lang, "err.no.user")
+		}
+		return tr(lang, "err.no.target")
+	case shared.CodeTooLarge:
+		return tr(lang, "err.too.long")
+	case shared.CodeInternal:
+		return tr(lang, "err.server")
+	case shared.CodeBadRequest:
+		if field, why, ok := strings.Cut(strings.TrimPrefix(msg, "invalid "), ": "); ok && strings.HasPrefix(msg, "invalid ") {
+			return trf(lang, "err.invalid", fieldName(lang, field), reason(lang, why))
+		}
+	}
+	if msg == "" {
+		msg = code
+	}
+	return trf(lang, "err.other", msg)
+}
+
+func fieldName(lang, field string) string {
+	if _, ok := texts["field."+field]; ok {
+		return tr(lang, "field."+field)
+	}
+	return field
+}
+
+// reason translates the "why" part of the validators' messages
+// (shared/validate.go); unknown ones pass through.
+func reason(lang, why string) string {
+	switch {
+	case why == "required":
+		return tr(lang, "why.required")
+	case why == "empty":
+		return tr(lang, "why.empty")
+	case strings.HasPrefix(why, "shorter than "):
+		return trf(lang, "why.short", firstNumber(why))
+	case strings.HasPrefix(why, "longer than "):
+		return trf(lang, "why.long", firstNumber(why))
+	case strings.HasPrefix(why, "only letters"):
+		return tr(lang, "why.chars")
+	case strings.Contains(why, "ALL is reserved"):
+		return tr(lang, "why.reserved")
+	case strings.Contains(why, "control characters"):
+		return tr(lang, "why.control")
+	case strings.HasPrefix(why, "expected chat or groupchat"):
+		return tr(lang, "why.kind")
+	}
+	return why
+}
+
+// firstNumber returns the first run of digits in s.
+func firstNumber(s string) string {
+	i := strings.IndexAny(s, "0123456789")
+	if i < 0 {
+		return "?"
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	return s[i:j]
+}
