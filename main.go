@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -114,6 +114,8 @@ type serveCmd struct {
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to open WebSockets (scheme://host[:port], comma-separated)."`
+	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
+	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
 }
 
 func (cmd *serveCmd) Validate() error {
@@ -132,14 +134,27 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--send-buffer must be at least 4096 bytes")
 	case cmd.ReplayMax < 1:
 		return errors.New("--replay-max must be at least 1")
+	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
 	}
 	return nil
 }
 
 func (cmd *serveCmd) Run(e *env) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(cmd.Host, strconv.Itoa(cmd.Port)))
+	var tlsConfig *tls.Config
+	if cmd.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cmd.TLSCert, cmd.TLSKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	ln, err := listen(cmd.Host, cmd.Port)
 	if err != nil {
-		return fmt.Errorf("listen: %w", errors.Unwrap(err))
+		return err
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
 	}
 	defer ln.Close()
 	var srv *server.Server
@@ -325,11 +340,25 @@ type conformanceCmd struct {
 }
 
 func (cmd *conformanceCmd) Run(e *env) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(cmd.Host, strconv.Itoa(cmd.Port)))
+	ln, err := listen(cmd.Host, cmd.Port)
 	if err != nil {
-		return fmt.Errorf("listen: %w", errors.Unwrap(err))
+		return err
 	}
 	return sio.ServeConformance(e.ctx, ln, e.log)
+}
+
+// listen opens the TCP listener; its error names the address and the
+// reason in one line ("listen on :3000: bind: address already in use").
+func listen(host string, port int) (net.Listener, error) {
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner
+		}
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
 
 type versionCmd struct{}
@@ -338,5 +367,3 @@ func (versionCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "chatapp %s\n", version)
 	return nil
 }
-
-var _ = time.Second

@@ -35,6 +35,7 @@ func (s *Server) Event(so *sio.Socket, nsp string, ev sio.Event) {
 		r = s.handle(c, ev.Name, payload)
 	}
 	r.Command = ev.Name
+	s.metrics.answered(r.Code)
 	c.answer(ev.AckID, r)
 	if then := c.then; then != nil {
 		c.then = nil
@@ -118,6 +119,7 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 	case errors.Is(err, store.ErrNotFound):
 		if s.cfg.SignupClosed {
 			s.throttle.fail(key, c.addr, false, t)
+			s.metrics.loginFailed.Add(1)
 			return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
 		}
 		if n := shared.RuneLen(req.Password); n < shared.MinPassword {
@@ -134,6 +136,7 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 	default:
 		if !CheckPassword(u.Hash, req.Password) {
 			s.throttle.fail(key, c.addr, true, t)
+			s.metrics.loginFailed.Add(1)
 			return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
 		}
 		s.throttle.succeed(key)
@@ -255,7 +258,9 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 	default:
 		return refuse(shared.BadRequest("command", "expected chat or groupchat"))
 	}
+	start := time.Now()
 	stored, dup, err := s.store.Append(c.sock.Context(), m)
+	s.metrics.appendHist.observe(time.Since(start))
 	if errors.Is(err, store.ErrNotFound) { // the room was deleted meanwhile
 		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))
 	}

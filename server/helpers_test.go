@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -48,7 +49,8 @@ func (ts *testServer) start() {
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	srv, err = New(ts.cfg, Deps{Store: st, Logger: log})
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<!doctype html>page")) })
+	srv, err = New(ts.cfg, Deps{Store: st, Logger: log, UI: ui})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

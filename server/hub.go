@@ -269,3 +269,15 @@ func (h *hub) roomList() []shared.RoomInfo {
 	h.mu.RUnlock()
 	return list
 }
+
+// counts returns the sockets logged in, the users online and the rooms.
+func (h *hub) counts() (sockets, users, rooms int) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, a := range h.users {
+		if len(a.clients) > 0 {
+			users++
+		}
+	}
+	return len(h.online), users, len(h.rooms)
+}

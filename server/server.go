@@ -83,6 +83,7 @@ type Server struct {
 	store    *store.Store
 	log      *slog.Logger
 	hub      *hub
+	metrics  metrics
 	sio      *sio.Server
 	mux      *http.ServeMux
 	throttle *throttle
@@ -144,12 +145,35 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.mux.Handle("/socket.io/", s.sio)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte("ok\n"))
 	})
+	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
 	if deps.UI != nil {
-		s.mux.Handle("/", deps.UI)
+		s.mux.Handle("/", securityHeaders(deps.UI))
 	}
 	return s, nil
+}
+
+// contentSecurityPolicy lets go-app's WebAssembly run ('wasm-unsafe-eval')
+// and nothing but the page's own scripts. connect-src allows other hosts
+// because the app can be pointed at another chatapp server.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; " +
+	"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; " +
+	"connect-src 'self' ws: wss: http: https:; manifest-src 'self'; worker-src 'self'; " +
+	"object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+
+// securityHeaders adds the headers every page and asset gets.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", contentSecurityPolicy)
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.ServeHTTP(w, r)
+	})
 }
 
 func profileOf(u store.User) shared.Profile {
