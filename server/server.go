@@ -197,6 +197,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	go s.sweepTokens(ctx)
 	s.log.Info("listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
@@ -218,6 +219,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		err = nil
 	}
 	return err
+}
+
+// sweepTokens deletes expired session tokens every hour until ctx is done.
+// Expired tokens are refused anyway; this only reclaims their rows.
+func (s *Server) sweepTokens(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.store.DeleteExpiredTokens(ctx, now()); err != nil && ctx.Err() == nil {
+			s.log.Warn("sweep expired tokens", "err", err)
+		} else if n > 0 {
+			s.log.Debug("swept expired tokens", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Fanout delivers newly stored messages, in seq order, to every socket
