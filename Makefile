@@ -8,7 +8,7 @@ WASM     := web/app.wasm
 FUZZTIME ?= 30s
 PORT     ?= 3000
 
-.PHONY: all build wasm run test vet fuzz clean interop-deps
+.PHONY: all build wasm run test vet fuzz clean interop-deps screenshots
 
 all: build
 
@@ -42,6 +42,10 @@ fuzz:
 	@for t in $$($(GO) test -list '^Fuzz' ./shared/ | grep ^Fuzz); do \
 		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./shared/ || exit 1; \
 	done
+
+# Rewrites docs/screenshots/*.png from the browser test.
+screenshots: build
+	UPDATE_SCREENSHOTS=1 CHATAPP_BIN=$(CURDIR)/chatapp $(GO) test -count=1 -run TestBrowserChat .
 
 clean:
 	rm -f chatapp $(WASM) $(WASM).gz $(WASM).br

@@ -88,6 +88,16 @@ func TestUIHandler_Page(t *testing.T) {
 			t.Errorf("page lacks %s", s)
 		}
 	}
+	// The prerendered page already has the controls (logged out: the login
+	// form), so a page that has not run its wasm yet looks like the app.
+	for _, id := range []string{"hostInput", "portInput", "connectButton", "idInput", "passwordInput",
+		"aliasInput", "todayInput", "loginButton", "roomIdInput", "roomNameInput", "createRoomButton",
+		"updateRoomButton", "deleteRoomButton", "joinRoomButton", "leaveRoomButton", "roomList",
+		"recepientInput", "chattype", "dataInput", "sendButton", "result"} {
+		if !strings.Contains(body, `id="`+id+`"`) {
+			t.Errorf("page lacks #%s", id)
+		}
+	}
 	if strings.Contains(body, "githubusercontent") {
 		t.Error("page references go-app's remote default icons")
 	}

@@ -94,6 +94,7 @@ func startService(ctx app.Context) {
 		return nil
 	})
 	app.Window().Call("addEventListener", "online", kick)
+	app.Window().Call("addEventListener", "offline", kick) // the loop notices and waits
 	doc := app.Window().Get("document")
 	doc.Call("addEventListener", "visibilitychange", app.FuncOf(func(app.Value, []app.Value) any {
 		if doc.Get("visibilityState").String() == "visible" {

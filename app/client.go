@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -55,14 +53,6 @@ func backoff(n int, r func() float64) time.Duration {
 	return time.Duration(r() * float64(ceil))
 }
 
-// kv is the part of localStorage the client uses; go-app's
-// app.BrowserStorage satisfies it (values are stored as JSON).
-type kv interface {
-	Set(k string, v any) error
-	Get(k string, v any) error
-	Del(k string)
-}
-
 // host is what the service needs from where it runs: the browser glue in
 // browser.go, or a test.
 type host interface {
@@ -74,35 +64,6 @@ type host interface {
 	storage() kv
 	// online reports navigator.onLine.
 	online() bool
-}
-
-// localStorage keys.
-const (
-	keySession = "chatapp.session"
-	keyOutbox  = "chatapp.outbox"
-	keyCache   = "chatapp.cache"
-	keyLang    = "chatapp.lang"
-)
-
-// savedSession is what survives a reload besides the outbox and the cache.
-type savedSession struct {
-	Token  string          `json:"token,omitempty"`
-	User   *shared.Profile `json:"user,omitempty"`
-	Offset shared.Seq      `json:"offset,omitempty"`
-	LastID string          `json:"lastId,omitempty"`
-	Host   string          `json:"host,omitempty"`
-	Port   string          `json:"port,omitempty"`
-}
-
-// savedCache is the local copy of the last messages of each conversation
-// and of the lists, so the app shows them offline. It is in localStorage,
-// not in the service worker's cache, which go-app empties on every update.
-type savedCache struct {
-	Owner  string                      `json:"owner"` // folded user id
-	Convs  map[string][]shared.Message `json:"convs,omitempty"`
-	Rooms  []shared.RoomInfo           `json:"rooms,omitempty"`
-	Member map[string]bool             `json:"member,omitempty"`
-	People []shared.PresenceUser       `json:"people,omitempty"`
 }
 
 // Request kinds awaiting an ack.
@@ -160,19 +121,21 @@ type service struct {
 	port     string
 	secure   bool // wss
 
-	state    string
-	connErr  string
-	conn     *websocket.Conn // nil unless a Socket.IO session is open
-	gen      int64           // generation of conn
-	ready    bool            // CONNECT accepted on conn
-	authed   bool            // conn is logged in
-	nextAck  int64
-	acks     map[int64]pendingAck
-	notices  map[string]notice // area ("connect", "login", "room", "send") → notice
-	queued   bool              // a publish is scheduled
-	dirty    bool              // the cache must be written
-	started  bool
-	loginFor string // id of the login request in flight
+	state   string
+	connErr string
+	netDown bool            // waiting for the browser to be online
+	conn    *websocket.Conn // nil unless a Socket.IO session is open
+	gen     int64           // generation of conn
+	ready   bool            // CONNECT accepted on conn
+	authed  bool            // conn is logged in
+	nextAck int64
+	acks    map[int64]pendingAck
+	notices map[string]notice // area ("connect", "login", "room", "send") → notice
+	queued  bool              // a publish is scheduled
+	dirty   bool              // the cache must be written
+	started bool
+
+	waitingLogin *loginForm // pressed before the socket was up
 }
 
 func newService(h host) *service {
@@ -204,97 +167,6 @@ func (s *service) start(ctx context.Context, pageURL *url.URL, lang string) {
 	s.changedLocked()
 	s.mu.Unlock()
 	go s.run(ctx)
-}
-
-// load reads localStorage. s.mu must be held.
-func (s *service) load(pageURL *url.URL, lang string) {
-	st := s.h.storage()
-	s.lang = pickLang(lang)
-	var l string
-	if st.Get(keyLang, &l) == nil && (l == langEN || l == langKO) {
-		s.lang = l
-	}
-	if pageURL != nil {
-		s.secure = pageURL.Scheme == "https"
-		s.hostName, s.port = pageURL.Hostname(), pageURL.Port()
-	}
-	var ss savedSession
-	if err := st.Get(keySession, &ss); err == nil {
-		s.token, s.lastID = ss.Token, ss.LastID
-		if ss.Host != "" {
-			s.hostName, s.port = ss.Host, ss.Port
-		}
-		if ss.User != nil && ss.Token != "" {
-			u := *ss.User
-			s.m.me = &u
-			s.owner = shared.Fold(u.ID)
-		}
-		s.m.offset = ss.Offset
-	}
-	var c savedCache
-	if err := st.Get(keyCache, &c); err == nil && c.Owner != "" && (s.owner == "" || s.owner == c.Owner) {
-		s.owner = c.Owner
-		me := s.m.me
-		if me == nil { // the session ended but the data is kept for the same user
-			s.m.me = &shared.Profile{ID: c.Owner}
-		}
-		s.m.restoreCache(c.Convs)
-		s.m.me = me
-		s.m.rooms = c.Rooms
-		if c.Member != nil {
-			s.m.member = c.Member
-		}
-		for _, p := range c.People {
-			p.Online = false // unknown until the server says
-			s.m.people[shared.Fold(p.ID)] = p
-		}
-	}
-	var out []outgoing
-	if err := st.Get(keyOutbox, &out); err == nil && s.owner != "" {
-		s.m.outbox = out
-	}
-}
-
-// saveSessionLocked writes the session. s.mu must be held.
-func (s *service) saveSessionLocked() {
-	ss := savedSession{Token: s.token, LastID: s.lastID, Offset: s.m.offset}
-	if s.token != "" {
-		ss.User = s.m.me
-	}
-	if !s.isPageTarget() {
-		ss.Host, ss.Port = s.hostName, s.port
-	}
-	s.h.storage().Set(keySession, ss)
-}
-
-// pageHost and pagePort are the page's own origin, set by the browser glue;
-// a target equal to them is not stored, so a moved server is followed.
-var pageHost, pagePort string
-
-func (s *service) isPageTarget() bool { return s.hostName == pageHost && s.port == pagePort }
-
-func (s *service) saveOutboxLocked() {
-	if len(s.m.outbox) == 0 {
-		s.h.storage().Del(keyOutbox)
-		return
-	}
-	s.h.storage().Set(keyOutbox, s.m.outbox)
-}
-
-func (s *service) saveCacheLocked() {
-	if s.owner == "" {
-		s.h.storage().Del(keyCache)
-		return
-	}
-	s.h.storage().Set(keyCache, savedCache{
-		Owner:  s.owner,
-		Convs:  s.m.cacheSnapshot(),
-		Rooms:  s.m.rooms,
-		Member: s.m.member,
-		People: s.m.sortedPeople(),
-	})
-	// The offset goes with the messages it covers, after them.
-	s.saveSessionLocked()
 }
 
 // changedLocked schedules one publish (and cache write) for any number of
@@ -342,10 +214,11 @@ func (s *service) run(ctx context.Context) {
 	attempt := 0
 	for ctx.Err() == nil {
 		if !s.h.online() {
-			s.setState(stateOffline, "")
+			s.setNetDown(true)
 			s.wait(ctx, offlinePoll)
 			continue
 		}
+		s.setNetDown(false)
 		s.setState(stateConnecting, "")
 		select { // a kick from before this attempt is stale
 		case <-s.kick:
@@ -382,6 +255,18 @@ func (s *service) wait(ctx context.Context, d time.Duration) {
 	case <-s.kick:
 	case <-s.abort:
 	case <-ctx.Done():
+	}
+}
+
+func (s *service) setNetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if down {
+		s.state, s.connErr = stateOffline, ""
+	}
+	if s.netDown != down || down {
+		s.netDown = down
+		s.changedLocked()
 	}
 }
 
@@ -544,7 +429,6 @@ func (s *service) ended(gen int64) {
 		switch a.kind {
 		case reqLogin:
 			s.setNoticeLocked("login", "err.lost", true)
-			s.loginFor = ""
 		case reqRoom:
 			s.setNoticeLocked("room", "err.lost", true)
 		}
@@ -636,22 +520,26 @@ func (s *service) connected(gen int64) {
 	delete(s.notices, "connect")
 	s.authed = s.token != "" && s.m.me != nil
 	var frames [][]byte
-	if s.authed {
+	switch {
+	case s.authed:
 		frames = s.afterAuthLocked()
+	case s.waitingLogin != nil:
+		frames = append(frames, s.loginFrameLocked(*s.waitingLogin))
 	}
+	s.waitingLogin = nil
 	s.changedLocked()
 	s.mu.Unlock()
 	s.write(gen, frames...)
 }
 
 // afterAuthLocked returns the frames to send once the socket is logged
-// in: the outbox, then the history of the open conversations.
+// in: the outbox, then the history of the open conversation. The
+// all-messages view loads no history: it shows what this browser received
+// and sent (the cache keeps it across reloads, the replay fills gaps).
 func (s *service) afterAuthLocked() [][]byte {
 	frames := s.outboxFramesLocked()
-	for _, conv := range []string{convAll, s.m.selected} {
-		if f := s.historyFrameLocked(conv); f != nil {
-			frames = append(frames, f)
-		}
+	if f := s.historyFrameLocked(s.m.selected); f != nil {
+		frames = append(frames, f)
 	}
 	return frames
 }
@@ -824,7 +712,6 @@ func (s *service) answer(gen int64, id int64, r shared.Response) {
 }
 
 func (s *service) loginAnswerLocked(a pendingAck, r shared.Response) [][]byte {
-	s.loginFor = ""
 	if r.Code != shared.CodeOK || r.User == nil {
 		s.setErrorLocked("login", human(s.lang, shared.EventLogin, "", r.Code, r.Message))
 		return nil
@@ -875,6 +762,7 @@ func (s *service) messageAnswerLocked(a pendingAck, r shared.Response) {
 			return
 		}
 		s.m.acked(a.cid, seq, r.Time)
+		s.saveOutboxLocked()
 		s.dirty = true
 		if n, ok := s.notices["send"]; ok && !n.Error {
 			delete(s.notices, "send")
@@ -921,268 +809,4 @@ func (s *service) flushOutbox() {
 	frames := s.outboxFramesLocked()
 	s.mu.Unlock()
 	s.write(gen, frames...)
-}
-
-// loginForm is the value of the login action.
-type loginForm struct {
-	ID, Password, Alias, Today string
-}
-
-// Login sends a login request.
-func (s *service) Login(f loginForm) {
-	s.mu.Lock()
-	f.ID = strings.TrimSpace(f.ID)
-	if n := checkLogin(s.lang, f); n != "" {
-		s.setErrorLocked("login", n)
-		s.changedLocked()
-		s.mu.Unlock()
-		return
-	}
-	if !s.ready {
-		s.setNoticeLocked("login", "err.offline", true)
-		s.changedLocked()
-		s.mu.Unlock()
-		return
-	}
-	req := shared.Login{ID: f.ID, Password: f.Password}
-	if f.Alias != "" {
-		req.Alias = &f.Alias
-	}
-	if f.Today != "" {
-		req.Today = &f.Today
-	}
-	a := pendingAck{kind: reqLogin}
-	if s.owner != "" && s.owner == shared.Fold(f.ID) {
-		// The same user again (after the session ended): get what was missed.
-		req.Offset, _ = json.Marshal(s.m.offset)
-		a.offset = true
-	}
-	s.loginFor = f.ID
-	s.lastID = f.ID
-	s.setNoticeLocked("login", "logging.in", false)
-	gen := s.gen
-	frame := s.requestLocked(shared.EventLogin, req, a)
-	s.changedLocked()
-	s.mu.Unlock()
-	s.write(gen, frame)
-}
-
-// checkLogin checks a login form with the server's own rules; "" is fine.
-func checkLogin(lang string, f loginForm) string {
-	if err := shared.ValidUserID("id", f.ID); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
-	}
-	switch {
-	case f.Password == "":
-		return human(lang, shared.EventLogin, "", shared.CodeBadRequest, "invalid password: required")
-	case shared.RuneLen(f.Password) > shared.MaxPassword:
-		return human(lang, shared.EventLogin, "", shared.CodeBadRequest, "invalid password: longer than 128 characters")
-	}
-	if err := shared.ValidText("alias", f.Alias, shared.MaxAlias); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
-	}
-	if err := shared.ValidText("today", f.Today, shared.MaxToday); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
-	}
-	return ""
-}
-
-// Logout revokes the session (when connected) and forgets the user's data
-// on this browser.
-func (s *service) Logout() {
-	s.mu.Lock()
-	var frame []byte
-	gen := s.gen
-	if s.ready && s.authed {
-		frame = s.requestLocked(shared.EventLogout, struct{}{}, pendingAck{kind: reqLogout})
-	}
-	s.token, s.authed, s.owner = "", false, ""
-	s.m.reset()
-	s.saveSessionLocked()
-	s.saveOutboxLocked()
-	s.saveCacheLocked()
-	s.notices = map[string]notice{}
-	s.changedLocked()
-	s.mu.Unlock()
-	if frame != nil {
-		s.write(gen, frame)
-	}
-}
-
-// roomForm is the value of the room action.
-type roomForm struct {
-	Command, ID, Name string
-}
-
-// Room sends a room command.
-func (s *service) Room(f roomForm) {
-	s.mu.Lock()
-	f.ID = strings.TrimSpace(f.ID)
-	f.Name = strings.TrimSpace(f.Name)
-	n := ""
-	switch {
-	case s.m.me == nil:
-		n = tr(s.lang, "err.login.first")
-	case !s.ready:
-		n = tr(s.lang, "err.offline")
-	default:
-		n = checkRoom(s.lang, f)
-	}
-	if n != "" {
-		s.setErrorLocked("room", n)
-		s.changedLocked()
-		s.mu.Unlock()
-		return
-	}
-	delete(s.notices, "room")
-	gen := s.gen
-	frame := s.requestLocked(shared.EventRoom, shared.RoomRequest{Command: f.Command, RoomID: f.ID, RoomName: f.Name},
-		pendingAck{kind: reqRoom, roomCmd: f.Command, roomID: f.ID})
-	s.changedLocked()
-	s.mu.Unlock()
-	s.write(gen, frame)
-}
-
-func checkRoom(lang string, f roomForm) string {
-	if err := shared.ValidRoomID("roomId", f.ID); err != nil {
-		return human(lang, shared.EventRoom, f.Command, err.Code, err.Message)
-	}
-	if f.Command == shared.RoomCreate || f.Command == shared.RoomUpdate {
-		if f.Name == "" {
-			return human(lang, shared.EventRoom, f.Command, shared.CodeBadRequest, "invalid roomName: required")
-		}
-		if err := shared.ValidText("roomName", f.Name, shared.MaxRoomName); err != nil {
-			return human(lang, shared.EventRoom, f.Command, err.Code, err.Message)
-		}
-	}
-	return ""
-}
-
-// sendForm is the value of the send action.
-type sendForm struct {
-	Recipient, Command, Text string
-}
-
-// checkSend checks a message with the server's rules and returns it in
-// canonical form; the string is the human error, "" when fine.
-func checkSend(lang string, f sendForm) (sendForm, string) {
-	f.Recipient = strings.TrimSpace(f.Recipient)
-	var err *shared.Error
-	switch f.Command {
-	case shared.CommandChat:
-		if shared.Fold(f.Recipient) == shared.Fold(shared.All) {
-			f.Recipient = shared.All
-		} else {
-			err = shared.ValidUserID("recepient", f.Recipient)
-		}
-	case shared.CommandGroupchat:
-		err = shared.ValidRoomID("recepient", f.Recipient)
-	default:
-		err = shared.BadRequest("command", "expected chat or groupchat")
-	}
-	if err == nil {
-		if strings.TrimSpace(f.Text) == "" {
-			err = shared.BadRequest("data", "empty")
-		} else {
-			err = shared.ValidMessageText(f.Text, shared.DefaultMaxText)
-		}
-	}
-	if err != nil {
-		return f, human(lang, shared.EventMessage, "", err.Code, err.Message)
-	}
-	return f, ""
-}
-
-// Send queues a message in the outbox (persisted at once) and sends it if
-// the socket is logged in; otherwise it goes out after the reconnect.
-func (s *service) Send(f sendForm) {
-	s.mu.Lock()
-	if s.m.me == nil {
-		s.setNoticeLocked("send", "err.login.first", true)
-		s.changedLocked()
-		s.mu.Unlock()
-		return
-	}
-	f, n := checkSend(s.lang, f)
-	if n != "" {
-		s.setErrorLocked("send", n)
-		s.changedLocked()
-		s.mu.Unlock()
-		return
-	}
-	s.m.outbox = append(s.m.outbox, outgoing{
-		CID: newCID(), Recipient: f.Recipient, Command: f.Command, Data: f.Text,
-		Created: shared.FormatTime(time.Now()),
-	})
-	s.saveOutboxLocked()
-	if s.ready && s.authed {
-		delete(s.notices, "send")
-	} else {
-		s.setNoticeLocked("send", "queued", false)
-	}
-	gen := s.gen
-	frames := s.outboxFramesLocked()
-	s.changedLocked()
-	s.mu.Unlock()
-	s.write(gen, frames...)
-}
-
-// newCID returns a random client message id.
-func newCID() string {
-	var b [12]byte
-	crand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-// Select opens a conversation in #result.
-func (s *service) Select(conv string) {
-	s.mu.Lock()
-	s.m.selectConv(conv)
-	gen := s.gen
-	frame := s.historyFrameLocked(conv)
-	s.changedLocked()
-	s.mu.Unlock()
-	if frame != nil {
-		s.write(gen, frame)
-	}
-}
-
-// Connect points the client at another server (or the same one again).
-func (s *service) Connect(hostName, port string) {
-	s.mu.Lock()
-	hostName = strings.TrimSpace(hostName)
-	port = strings.TrimSpace(port)
-	if hostName == "" {
-		hostName = pageHost
-	}
-	changed := hostName != s.hostName || port != s.port
-	s.hostName, s.port = hostName, port
-	s.saveSessionLocked()
-	if !changed && s.state == stateConnected {
-		s.setNoticeLocked("connect", "connect.same", false)
-	} else {
-		s.setNoticeLocked("connect", "connect.retry", false)
-	}
-	s.changedLocked()
-	s.mu.Unlock()
-	if changed {
-		select {
-		case s.abort <- struct{}{}:
-		default:
-		}
-	}
-	s.Kick()
-}
-
-// SetLang switches the UI language and remembers the choice.
-func (s *service) SetLang(lang string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if lang != langKO {
-		lang = langEN
-	}
-	s.lang = lang
-	s.h.storage().Set(keyLang, lang)
-	s.notices = map[string]notice{} // their language is the old one
-	s.changedLocked()
 }

@@ -1,16 +1,32 @@
 // Package app is the chatapp user interface: go-app v10 components that run
 // twice, compiled to WebAssembly in the browser (see app/wasm) and natively
-// inside the chatapp server, which prerenders every page with the same code.
+// inside the chatapp server, which prerenders every page with the same code,
+// plus the browser's chat client.
 //
 // Call Routes on both sides before anything else: the browser needs it to
-// pick the component for a URL, and the server's go-app Handler answers 404
-// for any path that has no route.
+// pick the component for a URL and to find the global action handlers, and
+// the server's go-app Handler answers 404 for any path that has no route.
 //
-// Imports: go-app, chatapp/shared and the standard library (later
-// coder/websocket for the browser client). Never server, server/store or kong.
+// Files:
+//
+//	shell.go    the page (Shell): sidebar, conversation (#result), composer
+//	browser.go  go-app glue: the actions, the View state, window events
+//	client.go   the connection service: Socket.IO over coder/websocket,
+//	            heartbeat, reconnect with backoff, answers and events
+//	requests.go what the components ask of it: login, rooms, send (outbox)
+//	storage.go  what survives a reload, in localStorage
+//	model.go    what the client knows (messages, rooms, people, outbox)
+//	view.go     the View snapshot the components render
+//	i18n.go     English and Korean texts, human messages for refusals
+//
+// Imports: go-app, coder/websocket, chatapp/shared and the standard library.
+// Never server, server/store or kong.
 //
 // Goroutines: component fields are read and written only on go-app's UI
-// goroutine (lifecycle hooks, event handlers, ctx.Dispatch). OnMount runs only
-// in the browser; OnInit, OnPreRender and OnNav also run on the server during
+// goroutine (lifecycle hooks, event handlers, ctx.Dispatch). The one service
+// (client.go) runs its connection loop on its own goroutine, guards its
+// state with a mutex and hands components immutable View values through
+// ctx.SetState. OnMount runs only in the browser, and it alone starts the
+// service; OnInit, OnPreRender and OnNav also run on the server during
 // prerendering, so they must not start long-lived work.
 package app

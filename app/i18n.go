@@ -53,6 +53,7 @@ var texts = map[string][2]string{
 	"login":         {"Log in", "로그인"},
 	"logout":        {"Log out", "로그아웃"},
 	"logging.in":    {"Logging in…", "로그인하는 중…"},
+	"login.wait":    {"Logging in as soon as the connection is up…", "연결되면 바로 로그인합니다…"},
 	"logged.in":     {"Logged in.", "로그인했습니다."},
 	"not.logged.in": {"Not logged in", "로그인하지 않음"},
 
@@ -61,7 +62,7 @@ var texts = map[string][2]string{
 	"everyone.sub": {"Messages to ALL", "ALL에게 보낸 메시지"},
 	"rooms":        {"Rooms", "대화방"},
 	"no.rooms":     {"No rooms yet.", "아직 대화방이 없습니다."},
-	"members":      {"members", "명"},
+	"members":      {"%s members", "%s명"},
 	"joined":       {"joined", "참여 중"},
 	"owner":        {"owner", "방장"},
 	"people":       {"People", "사람들"},
@@ -105,6 +106,7 @@ var texts = map[string][2]string{
 	"conv.self":   {"Notes to yourself", "나에게 쓴 메모"},
 
 	// Answers and local checks.
+	"err.unreachable": {"Cannot reach %s. Retrying…", "%s에 연결할 수 없습니다. 다시 시도하는 중…"},
 	"err.offline":     {"Not connected. Wait for the connection and try again.", "연결되어 있지 않습니다. 연결된 뒤 다시 시도하세요."},
 	"err.lost":        {"The connection was lost. Try again.", "연결이 끊겼습니다. 다시 시도하세요."},
 	"err.login.first": {"Log in first.", "먼저 로그인하세요."},
@@ -121,7 +123,7 @@ var texts = map[string][2]string{
 	"err.too.long":    {"The message is too long.", "메시지가 너무 깁니다."},
 	"err.server":      {"The server failed. Try again.", "서버 오류입니다. 다시 시도하세요."},
 	"err.session":     {"Your session ended. Log in again.", "세션이 끝났습니다. 다시 로그인하세요."},
-	"err.invalid":     {"Check the %s: %s.", "%s을(를) 확인하세요: %s."},
+	"err.invalid":     {"Check the %s: %s.", "%s 항목을 확인하세요: %s."},
 	"err.other":       {"Refused: %s", "거절됨: %s"},
 	"why.required":    {"it is required", "필수입니다"},
 	"why.short":       {"it is too short (at least %s characters)", "너무 짧습니다 (%s자 이상)"},

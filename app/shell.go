@@ -136,9 +136,11 @@ func (s *Shell) onLogin(ctx app.Context, _ app.Event) {
 	})
 }
 
+// onLoginKey logs in on Enter. The fields are not in a <form>: go-app runs
+// handlers after the event, too late to stop a native submission (which
+// would put the password in the URL before the wasm has loaded).
 func (s *Shell) onLoginKey(ctx app.Context, e app.Event) {
 	if isEnter(e) {
-		e.PreventDefault()
 		s.onLogin(ctx, e)
 	}
 }
@@ -165,7 +167,6 @@ func (s *Shell) onSend(ctx app.Context, _ app.Event) {
 
 func (s *Shell) onComposerKey(ctx app.Context, e app.Event) {
 	if isEnter(e) {
-		e.PreventDefault()
 		s.onSend(ctx, e)
 	}
 }
@@ -242,6 +243,7 @@ func (s *Shell) renderSidebar(state string) app.UI {
 					ID("status").
 					Class("status").
 					DataSet("state", state).
+					DataSet("net", map[bool]string{true: "offline", false: "online"}[v.NetDown]).
 					Role("status").
 					Title(v.ConnErr).
 					Text(s.t("state."+state)),
@@ -260,7 +262,7 @@ func (s *Shell) renderSidebar(state string) app.UI {
 						Text(s.t("install")).OnClick(s.onInstall)
 				}),
 			),
-			app.If(v.LoggedIn, s.renderMe),
+			slot(v.LoggedIn, s.renderMe),
 			app.Nav().Class("convs").Body(
 				s.convButton("convEverything", convEverything, s.t("everything"), "", 0),
 				s.convButton("convAll", convAll, s.t("everyone"), shared.All, v.AllUnread),
@@ -290,6 +292,14 @@ func (s *Shell) renderMe() app.UI {
 			Text(s.t("logout")).
 			OnClick(s.onLogout),
 	)
+}
+
+// slot renders f() when cond holds, inside a container that is always
+// there: go-app diffs children by position, so an element that comes and
+// goes would otherwise make it rebuild every later sibling (and lose what
+// was typed in them).
+func slot(cond bool, f func() app.UI) app.UI {
+	return app.Div().Class("slot").Body(app.If(cond, f))
 }
 
 func ifNotEmpty(sep, s string) string {
@@ -361,14 +371,14 @@ func (s *Shell) renderRooms() app.UI {
 							app.Span().Class("conv-sub").Text(r.ID+ifNotEmpty(" · ", joinedLabel(s.lang(), r))),
 							app.Span().
 								Class("members").
-								Title(strconv.Itoa(r.Members)+" "+s.t("members")).
+								Title(trf(s.lang(), "members", strconv.Itoa(r.Members))).
 								Text(strconv.Itoa(r.Members)),
 							badge(r.Unread),
 						),
 					)
 			}),
 		),
-		app.If(len(v.Rooms) == 0, func() app.UI { return app.P().Class("hint").Text(s.t("no.rooms")) }),
+		app.P().Class("hint").Hidden(len(v.Rooms) > 0).Text(s.t("no.rooms")),
 		s.renderRoomForm(),
 	)
 }
@@ -506,7 +516,7 @@ func (s *Shell) renderPane(state string) app.UI {
 				app.If(v.Subtitle != "", func() app.UI { return app.P().Class("pane-sub").Text(v.Subtitle) }),
 			),
 		),
-		app.If(s.update, func() app.UI {
+		slot(s.update, func() app.UI {
 			return app.Div().ID("updateNotice").Class("banner").Role("status").Body(
 				app.Span().Text(s.t("update")+" — "),
 				app.Button().ID("updateButton").Class("chip strong").Type("button").
@@ -514,8 +524,8 @@ func (s *Shell) renderPane(state string) app.UI {
 			)
 		}),
 		app.Div().ID("log").Class("log").Body(
-			app.If(!v.LoggedIn, s.renderLogin),
-			app.If(v.NeedJoin, func() app.UI {
+			slot(!v.LoggedIn, s.renderLogin),
+			slot(v.NeedJoin, func() app.UI {
 				return app.Div().Class("banner join").Body(
 					app.Span().Text(s.t("room.join.hint")),
 					app.Button().ID("joinHintButton").Class("chip strong").Type("button").

@@ -1,81 +1,376 @@
 package app
 
 import (
+	"html"
+	"regexp"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
+
+	"chatapp/shared"
 )
 
-// statusPath is where #status sits in Shell's tree:
-// component → div#root → header → span#status.
-var statusPath = []int{0, 0, 1}
+// The Shell in go-app's test engine (a server build: OnMount never runs,
+// OnPreRender does). The rendered tree is read back through app.HTMLString
+// and a small parser, so the checks name elements by id as the browser
+// tests and the outside suite do.
 
-func TestShell_RendersOfflineStatus(t *testing.T) {
-	t.Parallel()
+// node is a parsed element.
+type node struct {
+	tag      string
+	attrs    map[string]string
+	children []*node
+	text     string // for text nodes (tag "")
+	parent   *node
+}
 
+var (
+	tagRe  = regexp.MustCompile(`^<(/?)([a-z0-9]+)((?:\s+[^\s=>]+(?:="[^"]*")?)*)\s*>`)
+	attrRe = regexp.MustCompile(`([^\s=>]+)(?:="([^"]*)")?`)
+	voids  = map[string]bool{"input": true, "img": true, "br": true, "meta": true, "link": true, "hr": true}
+)
+
+// parse parses go-app's HTMLString output.
+func parse(t *testing.T, s string) *node {
+	t.Helper()
+	root := &node{tag: "#root"}
+	cur := root
+	for len(s) > 0 {
+		if s[0] != '<' {
+			i := strings.IndexByte(s, '<')
+			if i < 0 {
+				i = len(s)
+			}
+			if txt := strings.TrimSpace(s[:i]); txt != "" {
+				cur.children = append(cur.children, &node{text: html.UnescapeString(txt), parent: cur})
+			}
+			s = s[i:]
+			continue
+		}
+		m := tagRe.FindStringSubmatch(s)
+		if m == nil {
+			t.Fatalf("cannot parse at %.60q", s)
+		}
+		s = s[len(m[0]):]
+		if m[1] == "/" {
+			if cur.tag != m[2] {
+				t.Fatalf("</%s> closes <%s>", m[2], cur.tag)
+			}
+			cur = cur.parent
+			continue
+		}
+		n := &node{tag: m[2], attrs: map[string]string{}, parent: cur}
+		for _, a := range attrRe.FindAllStringSubmatch(m[3], -1) {
+			n.attrs[a[1]] = html.UnescapeString(a[2])
+		}
+		cur.children = append(cur.children, n)
+		if !voids[n.tag] {
+			cur = n
+		}
+	}
+	return root
+}
+
+func (n *node) find(match func(*node) bool) []*node {
+	var out []*node
+	for _, c := range n.children {
+		if c.tag != "" && match(c) {
+			out = append(out, c)
+		}
+		out = append(out, c.find(match)...)
+	}
+	return out
+}
+
+func (n *node) byID(id string) *node {
+	found := n.find(func(c *node) bool { return c.attrs["id"] == id })
+	if len(found) != 1 {
+		return nil
+	}
+	return found[0]
+}
+
+// textContent joins the text below n.
+func (n *node) textContent() string {
+	var b strings.Builder
+	var walk func(*node)
+	walk = func(n *node) {
+		if n.tag == "" {
+			b.WriteString(n.text)
+		}
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
+}
+
+// elements returns the element children.
+func (n *node) elements() []*node {
+	var out []*node
+	for _, c := range n.children {
+		if c.tag != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// render loads s in a test engine and parses what it shows.
+func render(t *testing.T, s *Shell) (*node, app.TestEngine) {
+	t.Helper()
 	e := app.NewTestEngine()
-	s := &Shell{}
 	if err := e.Load(s); err != nil {
-		t.Fatalf("load: %v", err)
+		t.Fatal(err)
 	}
 	e.ConsumeAll()
+	return parse(t, app.HTMLString(s)), e
+}
 
-	checks := []struct {
-		name     string
-		expected app.UI
-		path     []int
-	}{
-		{
-			name:     "root carries the readiness marker, false on the server",
-			expected: app.Div().ID("root").Class("shell").DataSet("mounted", false),
-			path:     []int{0},
+func sampleView() View {
+	return View{
+		Lang: langEN, State: stateConnected, Host: "127.0.0.1", Port: "3000",
+		LoggedIn: true, Me: shared.Profile{ID: "alice", Alias: "Alice"},
+		Rooms: []RoomItem{
+			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: "r:lounge", Unread: 3},
+			{ID: "Back", Name: "Back room", Members: 1, Conv: "r:back"},
 		},
-		{
-			name:     "title",
-			expected: app.Text("chatapp"),
-			path:     []int{0, 0, 0, 1},
+		People: []PersonItem{
+			{ID: "bob", Alias: "Bob", Online: true, Conv: "u:bob"},
+			{ID: "zed", Online: false, Conv: "u:zed"},
 		},
-		{
-			name: "status element",
-			expected: app.Span().
-				ID("status").
-				Class("status").
-				DataSet("state", "offline").
-				Role("status"),
-			path: statusPath,
+		Messages: []MsgItem{
+			{Seq: "7", Sender: "bob", Alias: "Bob", Text: "hi", Time: "10:00", Stamp: "2026-01-02T10:00:00.000Z"},
+			{Seq: "9", Sender: "bob", Alias: "Bob", Text: `<b>x</b><script>alert(1)</script>`, Time: "10:01"},
 		},
-		{
-			name:     "status text",
-			expected: app.Text("offline"),
-			path:     append(append([]int(nil), statusPath...), 0),
-		},
+		Pending: []PendingItem{{CID: "c1", Text: "on its way"}},
+		Notices: map[string]notice{},
 	}
-	for _, c := range checks {
-		if err := app.Match(c.expected, s, c.path...); err != nil {
-			t.Errorf("%s: %v", c.name, err)
+}
+
+// TestShell_ControlIDs checks the ids automated suites rely on, with their
+// semantics.
+func TestShell_ControlIDs(t *testing.T) {
+	t.Parallel()
+	for _, loggedIn := range []bool{false, true} {
+		v := sampleView()
+		v.LoggedIn = loggedIn
+		doc, _ := render(t, &Shell{view: v})
+		ids := []string{
+			"hostInput", "portInput", "connectButton", "status",
+			"roomIdInput", "roomNameInput", "createRoomButton", "updateRoomButton",
+			"deleteRoomButton", "joinRoomButton", "leaveRoomButton", "roomList",
+			"recepientInput", "chattype", "dataInput", "sendButton", "result",
+		}
+		if loggedIn {
+			ids = append(ids, "logoutButton")
+		} else {
+			ids = append(ids, "idInput", "passwordInput", "aliasInput", "todayInput", "loginButton")
+		}
+		for _, id := range ids {
+			if doc.byID(id) == nil {
+				t.Errorf("logged in %v: no single #%s", loggedIn, id)
+			}
+		}
+	}
+
+	doc, _ := render(t, &Shell{view: sampleView()})
+	if got := doc.byID("status").attrs["data-state"]; got != stateConnected {
+		t.Errorf("#status data-state %q", got)
+	}
+	if doc.byID("hostInput").attrs["value"] != "127.0.0.1" || doc.byID("portInput").attrs["value"] != "3000" {
+		t.Error("host and port do not show the target")
+	}
+	sel := doc.byID("chattype")
+	var opts []string
+	for _, o := range sel.elements() {
+		opts = append(opts, o.attrs["value"])
+	}
+	if sel.tag != "select" || strings.Join(opts, ",") != "chat,groupchat" {
+		t.Errorf("#chattype is <%s> with options %v", sel.tag, opts)
+	}
+	if typ := doc.byID("passwordInput"); typ != nil {
+		t.Error("the login form shows while logged in")
+	}
+}
+
+func TestShell_ListsCarryTheirData(t *testing.T) {
+	t.Parallel()
+	doc, _ := render(t, &Shell{view: sampleView()})
+
+	var rooms []string
+	for _, r := range doc.byID("roomList").elements() {
+		rooms = append(rooms, r.attrs["data-room-id"])
+	}
+	if strings.Join(rooms, ",") != "lounge,Back" {
+		t.Errorf("#roomList children data-room-id %v", rooms)
+	}
+	lounge := doc.byID("roomList").elements()[0]
+	if txt := lounge.textContent(); !strings.Contains(txt, "The Lounge") || !strings.Contains(txt, "2") || !strings.Contains(txt, "3") {
+		t.Errorf("room entry %q lacks name, member count or unread count", txt)
+	}
+
+	var seqs []string
+	for _, m := range doc.byID("result").elements() {
+		seqs = append(seqs, m.attrs["data-seq"])
+	}
+	if strings.Join(seqs, ",") != "7,9" {
+		t.Errorf("#result children data-seq %v", seqs)
+	}
+	// Pending messages show, outside #result: they have no seq yet.
+	out := doc.byID("outbox").elements()
+	if len(out) != 1 || out[0].attrs["data-cid"] != "c1" || !strings.Contains(out[0].textContent(), "on its way") {
+		t.Errorf("#outbox %v", out)
+	}
+
+	people := doc.byID("peopleList").elements()
+	if len(people) != 2 || people[0].attrs["data-user-id"] != "bob" || people[0].attrs["data-online"] == "false" ||
+		people[1].attrs["data-online"] != "false" {
+		t.Errorf("people %v", people)
+	}
+}
+
+func TestShell_MessageTextIsNeverMarkup(t *testing.T) {
+	t.Parallel()
+	doc, _ := render(t, &Shell{view: sampleView()})
+	result := doc.byID("result")
+	if bad := result.find(func(n *node) bool { return n.tag == "b" || n.tag == "script" }); len(bad) != 0 {
+		t.Fatalf("message markup became elements: %v", bad)
+	}
+	texts := result.find(func(n *node) bool { return n.attrs["class"] == "msg-text" })
+	if len(texts) != 2 || texts[1].textContent() != `<b>x</b><script>alert(1)</script>` {
+		t.Fatalf("message texts %q", texts[1].textContent())
+	}
+}
+
+func TestShell_NoticesSitNextToTheirControls(t *testing.T) {
+	t.Parallel()
+	v := sampleView()
+	v.LoggedIn = false
+	v.Notices = map[string]notice{
+		"login": {Text: "Wrong id or password.", Error: true},
+		"room":  {Text: "Room created."},
+	}
+	doc, _ := render(t, &Shell{view: v})
+	login := doc.byID("loginNotice")
+	if login.textContent() != "Wrong id or password." || login.attrs["data-kind"] != "error" || login.attrs["role"] != "alert" {
+		t.Errorf("#loginNotice %q %v", login.textContent(), login.attrs)
+	}
+	if login.parent != doc.byID("loginButton").parent {
+		t.Error("#loginNotice is not next to the login button")
+	}
+	room := doc.byID("roomNotice")
+	if room.textContent() != "Room created." || room.attrs["data-kind"] != "info" {
+		t.Errorf("#roomNotice %q %v", room.textContent(), room.attrs)
+	}
+	if _, hidden := doc.byID("sendNotice").attrs["hidden"]; !hidden {
+		t.Error("an empty #sendNotice shows")
+	}
+}
+
+func TestShell_Korean(t *testing.T) {
+	t.Parallel()
+	v := sampleView()
+	v.Lang = langKO
+	v.LoggedIn = false
+	doc, _ := render(t, &Shell{view: v})
+	for id, want := range map[string]string{"loginButton": "로그인", "status": "연결됨", "sendButton": "보내기", "langButton": "English"} {
+		if got := doc.byID(id).textContent(); got != want {
+			t.Errorf("#%s %q, want %q", id, got, want)
 		}
 	}
 }
 
-// OnMount never runs in the test engine (it is a server build), so call it
-// directly, as the browser would, and check the re-rendered root.
-func TestShell_OnMountSetsMarker(t *testing.T) {
+func TestShell_UpdateNotice(t *testing.T) {
 	t.Parallel()
-
-	s := &Shell{}
-	s.OnMount(app.Context{})
-
-	root := s.Render()
-	want := app.Div().ID("root").Class("shell").DataSet("mounted", true)
-	if err := app.Match(want, root); err != nil {
-		t.Fatal(err)
+	doc, _ := render(t, &Shell{view: sampleView()})
+	if doc.byID("updateNotice") != nil {
+		t.Fatal("update notice without an update")
+	}
+	doc, _ = render(t, &Shell{view: sampleView(), update: true})
+	if n := doc.byID("updateNotice"); n == nil || !strings.Contains(n.textContent(), "Update available") || doc.byID("updateButton") == nil {
+		t.Fatal("no update notice with a reload button")
 	}
 }
 
-func TestRoutes_RegistersRoot(t *testing.T) {
+// The readiness marker: prerendered false; OnMount (browser only) makes it
+// true.
+func TestShell_MountedMarker(t *testing.T) {
 	t.Parallel()
+	doc, _ := render(t, &Shell{})
+	if got := doc.byID("root").attrs["data-mounted"]; got != "false" {
+		t.Fatalf("prerendered data-mounted %q", got)
+	}
+	if got := doc.byID("status").attrs["data-state"]; got != stateOffline {
+		t.Fatalf("prerendered status %q", got)
+	}
+}
 
-	// Routes is idempotent: calling it twice must not panic.
-	Routes()
-	Routes()
+// ctxs holds the ctx go-app gives each Shell during prerendering, so a test
+// can run handlers as the UI goroutine would.
+var ctxs sync.Map // *Shell → app.Context
+
+func (s *Shell) OnPreRender(ctx app.Context) { ctxs.Store(s, ctx) }
+
+func TestShell_SendPostsTheFormAndClearsTheText(t *testing.T) {
+	t.Parallel()
+	s := &Shell{view: sampleView()}
+	_, e := render(t, s)
+	c, _ := ctxs.Load(s)
+	ctx := c.(app.Context)
+	var got []sendForm
+	ctx.Handle(actionSend, func(_ app.Context, a app.Action) { got = append(got, a.Value.(sendForm)) })
+
+	ctx.Dispatch(func(ctx app.Context) {
+		s.setValue("recepientInput", "lounge")
+		s.setValue("chattype", shared.CommandGroupchat)
+		s.setValue("dataInput", "hello room")
+		s.onSend(ctx, app.Event{})
+	})
+	e.ConsumeAll()
+	if len(got) != 1 || got[0] != (sendForm{Recipient: "lounge", Command: shared.CommandGroupchat, Text: "hello room"}) {
+		t.Fatalf("posted %+v", got)
+	}
+	if s.value("dataInput") != "" {
+		t.Fatal("the composer kept the text")
+	}
+
+	// A text that cannot be sent stays for the person to fix.
+	ctx.Dispatch(func(ctx app.Context) {
+		s.setValue("dataInput", "   ")
+		s.onSend(ctx, app.Event{})
+	})
+	e.ConsumeAll()
+	if s.value("dataInput") != "   " {
+		t.Fatal("an invalid text was cleared")
+	}
+}
+
+func TestShell_PickingAConversationFillsTheComposer(t *testing.T) {
+	t.Parallel()
+	s := &Shell{view: sampleView()}
+	_, e := render(t, s)
+	c, _ := ctxs.Load(s)
+	ctx := c.(app.Context)
+	var picked []string
+	ctx.Handle(actionSelect, func(_ app.Context, a app.Action) { picked = append(picked, a.Value.(string)) })
+	ctx.Dispatch(func(ctx app.Context) {
+		s.onPickRoom(s.view.Rooms[0])(ctx, app.Event{})
+	})
+	e.ConsumeAll()
+	if len(picked) != 1 || picked[0] != "r:lounge" || s.value("roomIdInput") != "lounge" {
+		t.Fatalf("picked %v, room id field %q", picked, s.value("roomIdInput"))
+	}
+	// The service answers with the new selection; the composer follows.
+	ctx.Dispatch(func(ctx app.Context) {
+		s.view.Selected, s.view.ToRecipient, s.view.ToCommand = "r:lounge", "lounge", shared.CommandGroupchat
+		s.viewChanged(ctx)
+	})
+	e.ConsumeAll()
+	if s.value("recepientInput") != "lounge" || s.value("chattype") != shared.CommandGroupchat {
+		t.Fatalf("composer to %q as %q", s.value("recepientInput"), s.value("chattype"))
+	}
 }

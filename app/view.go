@@ -1,6 +1,7 @@
 package app
 
 import (
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ type View struct {
 	Lang    string
 	State   string // stateConnected, stateConnecting or stateOffline
 	ConnErr string
+	NetDown bool // the browser is offline; the client waits for it
 	Host    string
 	Port    string
 
@@ -80,7 +82,7 @@ func (s *service) viewLocked() View {
 	m := s.m
 	lang := s.lang
 	v := View{
-		Lang: lang, State: s.state, ConnErr: s.connErr, Host: s.hostName, Port: s.port,
+		Lang: lang, State: s.state, ConnErr: s.connErr, NetDown: s.netDown, Host: s.hostName, Port: s.port,
 		LoggedIn: m.me != nil, LastID: s.lastID,
 		AllUnread: m.unread[convAll],
 		Selected:  m.selected,
@@ -88,6 +90,13 @@ func (s *service) viewLocked() View {
 	}
 	for k, n := range s.notices {
 		v.Notices[k] = n
+	}
+	if n, ok := v.Notices["connect"]; ok && !n.Error && s.state == stateOffline && s.connErr != "" && n.Text == tr(lang, "connect.retry") {
+		target := s.hostName
+		if s.port != "" {
+			target = net.JoinHostPort(s.hostName, s.port)
+		}
+		v.Notices["connect"] = notice{Text: trf(lang, "err.unreachable", target), Error: true}
 	}
 	me := m.meKey()
 	if m.me != nil {
@@ -131,7 +140,7 @@ func (s *service) viewLocked() View {
 		v.NeedJoin = v.LoggedIn && !m.member[sel[2:]]
 		for _, r := range v.Rooms {
 			if r.Conv == sel {
-				v.Subtitle = id + " · " + strconv.Itoa(r.Members) + " " + tr(lang, "members")
+				v.Subtitle = id + " · " + trf(lang, "members", strconv.Itoa(r.Members))
 			}
 		}
 		if _, ok := roomName[sel[2:]]; !ok && len(m.rooms) > 0 {
