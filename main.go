@@ -226,11 +226,7 @@ func (cmd *userAddCmd) Run(e *env) error {
 			return errors.New(err.Message)
 		}
 	}
-	pw, err := password(e, cmd.Password)
-	if err != nil {
-		return err
-	}
-	hash, err := server.HashPassword(pw, cmd.HashCost)
+	hash, err := passwordHash(e, cmd.Password, cmd.HashCost)
 	if err != nil {
 		return err
 	}
@@ -253,11 +249,7 @@ type userPasswdCmd struct {
 }
 
 func (cmd *userPasswdCmd) Run(e *env) error {
-	pw, err := password(e, cmd.Password)
-	if err != nil {
-		return err
-	}
-	hash, err := server.HashPassword(pw, cmd.HashCost)
+	hash, err := passwordHash(e, cmd.Password, cmd.HashCost)
 	if err != nil {
 		return err
 	}
@@ -303,6 +295,16 @@ func (cmd *userListCmd) Run(e *env) error {
 		}
 		return nil
 	})
+}
+
+// passwordHash hashes the password given by flag or read from standard
+// input.
+func passwordHash(e *env, flag string, cost int) ([]byte, error) {
+	pw, err := password(e, flag)
+	if err != nil {
+		return nil, err
+	}
+	return server.HashPassword(pw, cost)
 }
 
 // password returns flag, or a line read from standard input, checked
