@@ -159,8 +159,8 @@ func (cmd *serveCmd) Run(e *env) error {
 	defer ln.Close()
 	var srv *server.Server
 	st, err := store.Open(e.data, store.Options{
-		Logger:   e.log,
-		OnCommit: func(m []shared.Message) { srv.Fanout(m) },
+		Logger:       e.log,
+		OnCommitFrom: func(m []shared.Message, origins []any) { srv.FanoutFrom(m, origins) },
 	})
 	if err != nil {
 		return err

@@ -259,7 +259,7 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 		return refuse(shared.BadRequest("command", "expected chat or groupchat"))
 	}
 	start := time.Now()
-	stored, dup, err := s.store.Append(c.sock.Context(), m)
+	stored, dup, err := s.store.AppendFrom(c.sock.Context(), m, c.sock)
 	s.metrics.appendHist.observe(time.Since(start))
 	if errors.Is(err, store.ErrNotFound) { // the room was deleted meanwhile
 		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))

@@ -45,7 +45,7 @@ func (ts *testServer) start() {
 	ts.t.Helper()
 	log := slog.New(slog.NewTextHandler(ts.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	var srv *Server
-	st, err := store.Open(ts.dir, store.Options{Logger: log, OnCommit: func(m []shared.Message) { srv.Fanout(m) }})
+	st, err := store.Open(ts.dir, store.Options{Logger: log, OnCommitFrom: func(m []shared.Message, o []any) { srv.FanoutFrom(m, o) }})
 	if err != nil {
 		ts.t.Fatal(err)
 	}

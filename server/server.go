@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -102,8 +103,8 @@ type Server struct {
 }
 
 // New builds a Server on an open store and loads accounts and rooms into
-// the hub. The store's OnCommit must call s.Fanout: use NewWithStore or
-// wire it as main does.
+// the hub. The store's Options.OnCommitFrom must call s.FanoutFrom, as main
+// wires it.
 func New(cfg Config, deps Deps) (*Server, error) {
 	cfg.setDefaults()
 	log := deps.Logger
@@ -241,10 +242,16 @@ func (s *Server) sweepTokens(ctx context.Context) {
 }
 
 // Fanout delivers newly stored messages, in seq order, to every socket
-// that should see them. The store's committer goroutine calls it after
-// each group commit; each frame is encoded once and the same bytes are
-// queued on every target.
-func (s *Server) Fanout(msgs []shared.Message) {
+// that should see them; see FanoutFrom.
+func (s *Server) Fanout(msgs []shared.Message) { s.FanoutFrom(msgs, nil) }
+
+// FanoutFrom delivers newly stored messages, in seq order, to every socket
+// that should see them. The store's committer calls it after each group
+// commit (Options.OnCommitFrom); origins[i], if any, is the socket that sent
+// msgs[i]: a direct message goes to the sender's other sockets only, since
+// the sending one has its answer. Each frame is encoded once and the same
+// bytes are queued on every target.
+func (s *Server) FanoutFrom(msgs []shared.Message, origins []any) {
 	s.fanMu.Lock()
 	defer s.fanMu.Unlock()
 	targets := getSockets()
@@ -256,14 +263,22 @@ func (s *Server) Fanout(msgs []shared.Message) {
 			s.log.Error("encode message", "seq", m.Seq, "err", err)
 			continue
 		}
+		var origin any
+		if i < len(origins) {
+			origin = origins[i]
+		}
 		list := (*targets)[:0]
-		switch {
+		switch to := shared.Fold(m.Recipient); {
 		case m.Command == shared.CommandGroupchat:
-			list = s.hub.roomSockets(list, shared.Fold(m.Recipient))
-		case shared.Fold(m.Recipient) == shared.Fold(shared.All):
+			list = s.hub.roomSockets(list, to)
+		case to == shared.Fold(shared.All):
 			list = s.hub.allSockets(list, "")
+		case to == shared.Fold(m.Sender):
+			list = s.hub.userSockets(list, to)
 		default:
-			list = s.hub.userSockets(list, shared.Fold(m.Recipient), shared.Fold(m.Sender))
+			list = s.hub.userSockets(list, to, shared.Fold(m.Sender))
+			origin, _ := origin.(*sio.Socket)
+			list = slices.DeleteFunc(list, func(so *sio.Socket) bool { return so == origin })
 		}
 		for _, so := range list {
 			so.Send(frame, int64(m.Seq))

@@ -15,8 +15,9 @@ import (
 // appendReq is one Append waiting for the committer. done has room for the
 // one result, so the committer never blocks on a caller that gave up.
 type appendReq struct {
-	msg  shared.Message
-	done chan appendResult
+	msg    shared.Message
+	origin any // handed back to OnCommitFrom
+	done   chan appendResult
 }
 
 type appendResult struct {
@@ -46,6 +47,13 @@ var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan appe
 // may still be stored and delivered through OnCommit; a retry with the same
 // cid is then answered as a dup. After Close, Append returns ErrClosed.
 func (s *Store) Append(ctx context.Context, m shared.Message) (stored shared.Message, dup bool, err error) {
+	return s.AppendFrom(ctx, m, nil)
+}
+
+// AppendFrom is Append with an origin, any value that identifies where the
+// message came from (the server passes the sending socket); it is handed
+// back with the message to Options.OnCommitFrom.
+func (s *Store) AppendFrom(ctx context.Context, m shared.Message, origin any) (stored shared.Message, dup bool, err error) {
 	if m.Command != shared.CommandChat && m.Command != shared.CommandGroupchat {
 		return shared.Message{}, false, fmt.Errorf("store: append: unknown command %q", m.Command)
 	}
@@ -56,12 +64,12 @@ func (s *Store) Append(ctx context.Context, m shared.Message) (stored shared.Mes
 		return shared.Message{}, false, err
 	}
 	r := reqPool.Get().(*appendReq)
-	r.msg = m
+	r.msg, r.origin = m, origin
 
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		r.msg = shared.Message{}
+		r.msg, r.origin = shared.Message{}, nil
 		reqPool.Put(r)
 		return shared.Message{}, false, ErrClosed
 	}
@@ -70,14 +78,14 @@ func (s *Store) Append(ctx context.Context, m shared.Message) (stored shared.Mes
 		s.mu.RUnlock()
 	case <-ctx.Done():
 		s.mu.RUnlock()
-		r.msg = shared.Message{}
+		r.msg, r.origin = shared.Message{}, nil
 		reqPool.Put(r)
 		return shared.Message{}, false, ctx.Err()
 	}
 
 	select {
 	case res := <-r.done:
-		r.msg = shared.Message{}
+		r.msg, r.origin = shared.Message{}, nil
 		reqPool.Put(r)
 		return res.msg, res.dup, res.err
 	case <-ctx.Done():
@@ -130,6 +138,7 @@ type commitState struct {
 	batch    []*appendReq
 	results  []appendResult
 	inBatch  map[string]int // sender key NUL cid → index in batch of the message holding it
+	origins  []any          // origin of each new message, parallel to writeBatch's fresh
 }
 
 // commit writes c.batch, then hands the new messages to OnCommit, then
@@ -159,8 +168,13 @@ func (s *Store) commit(c *commitState) {
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Debug("store: batch committed", "messages", len(c.batch), "new", len(fresh), "seq", next)
 	}
-	if s.onCommit != nil && len(fresh) > 0 {
-		s.onCommit(fresh)
+	if len(fresh) > 0 {
+		switch {
+		case s.onCommitFrom != nil:
+			s.onCommitFrom(fresh, c.origins)
+		case s.onCommit != nil:
+			s.onCommit(fresh)
+		}
 	}
 	for i, r := range c.batch {
 		r.done <- c.results[i]
@@ -207,6 +221,7 @@ func (s *Store) writeBatch(c *commitState) (fresh []shared.Message, next int64, 
 	var sel, room *sql.Stmt
 
 	fresh = make([]shared.Message, 0, len(c.batch))
+	c.origins = make([]any, 0, len(c.batch))
 	next = c.last
 	for i, r := range c.batch {
 		m := r.msg
@@ -257,6 +272,7 @@ func (s *Store) writeBatch(c *commitState) (fresh []shared.Message, next int64, 
 		}
 		c.results[i] = appendResult{msg: m}
 		fresh = append(fresh, m)
+		c.origins = append(c.origins, r.origin)
 		if cidKey != "" {
 			c.inBatch[cidKey] = i
 		}

@@ -537,3 +537,40 @@ func TestCloseFlushesQueuedAppends(t *testing.T) {
 		t.Fatalf("after reopen LastSeq = %d, want %d", got, acked.Load()+1)
 	}
 }
+
+func TestAppendFromHandsBackOrigins(t *testing.T) {
+	type got struct {
+		seq    shared.Seq
+		origin any
+	}
+	var mu sync.Mutex
+	var seen []got
+	s, _ := newStore(t, Options{OnCommitFrom: func(msgs []shared.Message, origins []any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(msgs) != len(origins) {
+			t.Errorf("%d messages, %d origins", len(msgs), len(origins))
+		}
+		for i := range msgs {
+			seen = append(seen, got{msgs[i].Seq, origins[i]})
+		}
+	}})
+	ctx := t.Context()
+	mustUser(t, s, "a")
+	m := shared.Message{Sender: "a", Recipient: "ALL", Command: shared.CommandChat, Type: "text", Data: "x", CID: "1"}
+	first, _, err := s.AppendFrom(ctx, m, "socket-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, dup, _ := s.AppendFrom(ctx, m, "socket-2"); !dup { // a dup is not handed back
+		t.Fatal("no dup")
+	}
+	m.CID = ""
+	second, _, _ := s.Append(ctx, m)
+	mu.Lock()
+	defer mu.Unlock()
+	want := []got{{first.Seq, "socket-1"}, {second.Seq, nil}}
+	if len(seen) != 2 || seen[0] != want[0] || seen[1] != want[1] {
+		t.Fatalf("OnCommitFrom saw %+v, want %+v", seen, want)
+	}
+}

@@ -54,6 +54,11 @@ type Options struct {
 	// the store. May be nil.
 	OnCommit func(msgs []shared.Message)
 
+	// OnCommitFrom is OnCommit with the origin each message was appended
+	// with (AppendFrom; nil for Append), origins[i] for msgs[i]. When set,
+	// it is called instead of OnCommit.
+	OnCommitFrom func(msgs []shared.Message, origins []any)
+
 	// MaxBatch is the most messages one group-commit transaction holds.
 	// Zero means 256.
 	MaxBatch int
@@ -62,10 +67,11 @@ type Options struct {
 // Store is the embedded SQLite store. All methods are safe for concurrent
 // use. See the package documentation.
 type Store struct {
-	log      *slog.Logger
-	path     string
-	onCommit func([]shared.Message)
-	maxBatch int
+	log          *slog.Logger
+	path         string
+	onCommit     func([]shared.Message)
+	onCommitFrom func([]shared.Message, []any)
+	maxBatch     int
 
 	w *sql.DB // the one write connection (MaxOpenConns 1)
 	r *sql.DB // read-only pool
@@ -143,6 +149,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		log:           opts.Logger,
 		path:          path,
 		onCommit:      opts.OnCommit,
+		onCommitFrom:  opts.OnCommitFrom,
 		maxBatch:      opts.MaxBatch,
 		committerDone: make(chan struct{}),
 	}
