@@ -25,9 +25,11 @@ wasm:
 run: build
 	./chatapp --port $(PORT)
 
-# npm socket.io-client for the interop test (testdata/interop).
+# npm socket.io-client for the interop test (testdata/interop) and the
+# socket.io reference peer the bench tests also drive (bench/peer).
 interop-deps:
 	cd testdata/interop && npm ci --no-audit --no-fund --loglevel=error
+	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 
 test: build vet interop-deps
 	CHATAPP_BIN=$(CURDIR)/chatapp $(GO) test -race -count=1 ./...

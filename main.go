@@ -48,6 +48,7 @@ type cli struct {
 	Serve       serveCmd       `cmd:"" default:"withargs" help:"Run the chat server (the default command)."`
 	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
 	Conformance conformanceCmd `cmd:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect."`
+	Bench       benchCmd       `cmd:"" help:"Load-test a chat server (this one or any PROTOCOL.md server) and report throughput, latency and server CPU per delivery."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
 
