@@ -173,22 +173,30 @@ func (h *hub) roomSockets(dst []*sio.Socket, key string) []*sio.Socket {
 // presenceList returns every known user with their online state, online
 // first, then by folded id.
 func (h *hub) presenceList() []shared.PresenceUser {
+	type entry struct {
+		key string
+		u   shared.PresenceUser
+	}
 	h.mu.RLock()
-	list := make([]shared.PresenceUser, 0, len(h.users))
-	for _, a := range h.users {
+	entries := make([]entry, 0, len(h.users))
+	for k, a := range h.users {
 		p := a.profile
-		list = append(list, shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: len(a.clients) > 0})
+		entries = append(entries, entry{k, shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: len(a.clients) > 0}})
 	}
 	h.mu.RUnlock()
-	slices.SortFunc(list, func(a, b shared.PresenceUser) int {
-		if a.Online != b.Online {
-			if a.Online {
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.u.Online != b.u.Online {
+			if a.u.Online {
 				return -1
 			}
 			return 1
 		}
-		return strings.Compare(shared.Fold(a.ID), shared.Fold(b.ID))
+		return strings.Compare(a.key, b.key)
 	})
+	list := make([]shared.PresenceUser, len(entries))
+	for i := range entries {
+		list[i] = entries[i].u
+	}
 	return list
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -114,6 +115,10 @@ func (s *Store) committer() {
 			return
 		}
 		c.batch = append(c.batch[:0], r)
+		// Let the goroutines that are about to append run first: with one
+		// P (GOMAXPROCS=1) the committer would otherwise take every
+		// request alone, the moment it arrives, and pay an fsync for each.
+		runtime.Gosched()
 	fill:
 		for len(c.batch) < s.maxBatch {
 			select {
