@@ -114,6 +114,7 @@ type serveCmd struct {
 	HashCost       int      `default:"10" help:"bcrypt work factor of password hashes (4-31)."`
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
+	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to open WebSockets (scheme://host[:port], comma-separated)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
@@ -135,6 +136,8 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--send-buffer must be at least 4096 bytes")
 	case cmd.ReplayMax < 1:
 		return errors.New("--replay-max must be at least 1")
+	case cmd.MaxRooms < 1:
+		return errors.New("--max-rooms must be at least 1")
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -176,15 +179,16 @@ func (cmd *serveCmd) Run(e *env) error {
 		rate = -1 // off
 	}
 	srv, err = server.New(server.Config{
-		SignupClosed:   cmd.Signup == "closed",
-		MaxPayload:     cmd.MaxPayload,
-		MaxText:        cmd.MaxText,
-		MsgRate:        rate,
-		MsgBurst:       cmd.MsgBurst,
-		HashCost:       cmd.HashCost,
-		SendBuffer:     cmd.SendBuffer,
-		ReplayMax:      cmd.ReplayMax,
-		AllowedOrigins: cmd.AllowedOrigins,
+		SignupClosed:    cmd.Signup == "closed",
+		MaxPayload:      cmd.MaxPayload,
+		MaxText:         cmd.MaxText,
+		MsgRate:         rate,
+		MsgBurst:        cmd.MsgBurst,
+		HashCost:        cmd.HashCost,
+		SendBuffer:      cmd.SendBuffer,
+		ReplayMax:       cmd.ReplayMax,
+		MaxRoomsPerUser: cmd.MaxRooms,
+		AllowedOrigins:  cmd.AllowedOrigins,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err

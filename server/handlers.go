@@ -324,6 +324,9 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		if found {
 			return refuse(shared.Errorf(shared.CodeConflict, "room %s already exists", id))
 		}
+		if s.hub.roomsOwned(c.userKey) >= s.cfg.MaxRoomsPerUser {
+			return refuse(shared.Errorf(shared.CodeForbidden, "you own %d rooms, the most allowed; delete one first", s.cfg.MaxRoomsPerUser))
+		}
 		if err := s.store.CreateRoom(ctx, req.RoomID, req.RoomName, c.user.ID); err != nil {
 			if errors.Is(err, store.ErrExists) {
 				return refuse(shared.Errorf(shared.CodeConflict, "room %s already exists", req.RoomID))
@@ -338,6 +341,7 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.RoomID))
 	}
 	isOwner := shared.Fold(owner) == c.userKey
+	changed := true
 	var err error
 	switch req.Command {
 	case shared.RoomUpdate:
@@ -356,11 +360,11 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		}
 	case shared.RoomJoin:
 		if err = s.store.Join(ctx, id, c.user.ID); err == nil {
-			s.hub.setMember(key, c.userKey, true)
+			changed = s.hub.setMember(key, c.userKey, true)
 		}
 	case shared.RoomLeave:
 		if err = s.store.Leave(ctx, id, c.user.ID); err == nil {
-			s.hub.setMember(key, c.userKey, false)
+			changed = s.hub.setMember(key, c.userKey, false)
 		}
 	}
 	if errors.Is(err, store.ErrNotFound) {
@@ -369,7 +373,9 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 	if err != nil {
 		return c.internal("room: "+req.Command, err)
 	}
-	s.broadcastRooms()
+	if changed { // a repeated join or leave changes nothing and pushes nothing
+		s.broadcastRooms()
+	}
 	return ok("room " + req.Command + " done")
 }
 

@@ -238,18 +238,35 @@ func (h *hub) deleteRoom(key string) {
 	delete(h.rooms, key)
 }
 
-func (h *hub) setMember(key, user string, member bool) {
+// setMember adds or removes user (folded) and reports whether that
+// changed anything.
+func (h *hub) setMember(key, user string, member bool) (changed bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.rooms[key]
 	if r == nil {
-		return
+		return false
 	}
+	_, was := r.members[user]
 	if member {
 		r.members[user] = struct{}{}
 	} else {
 		delete(r.members, user)
 	}
+	return was != member
+}
+
+// roomsOwned counts the rooms user (folded) owns.
+func (h *hub) roomsOwned(user string) int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	n := 0
+	for _, r := range h.rooms {
+		if shared.Fold(r.owner) == user {
+			n++
+		}
+	}
+	return n
 }
 
 // dropMember removes user (folded) from every room (account deleted).

@@ -39,6 +39,10 @@ type Config struct {
 	SendBuffer int
 	// ReplayMax caps the messages replayed on recovery. Zero means 1000.
 	ReplayMax int
+	// MaxRoomsPerUser caps the rooms one user may own; every room change
+	// pushes the whole list to everyone, so it bounds what one user can
+	// make the server send. Zero means 100.
+	MaxRoomsPerUser int
 	// TokenTTL is how long a session token lives. Zero means 30 days.
 	TokenTTL time.Duration
 	// PingInterval and PingTimeout are the Engine.IO heartbeat. Zero
@@ -61,6 +65,7 @@ func (c *Config) setDefaults() {
 	def(&c.HashCost, 10)
 	def(&c.SendBuffer, 4<<20)
 	def(&c.ReplayMax, 1000)
+	def(&c.MaxRoomsPerUser, 100)
 	if c.MsgRate == 0 {
 		c.MsgRate = 20
 	}

@@ -271,8 +271,7 @@ func TestRooms(t *testing.T) {
 		t.Fatalf("members after join: %+v", l)
 	}
 	list(b)
-	list(a)
-	list(b)
+	a.none("room", 50*time.Millisecond) // the repeated join changed nothing
 	r := b.req("message", gc)
 	for _, c := range []*tc{a, b} {
 		if m := c.message(); m.Recipient != "Lobby" || m.Command != "groupchat" || m.Seq.String() != r.Seq {
@@ -600,4 +599,24 @@ func TestBadPacketsCloseOnlyThatSocket(t *testing.T) {
 
 func historyQuery(user, cmd, target string) store.HistoryQuery {
 	return store.HistoryQuery{User: user, Command: cmd, Target: target, Limit: 50}
+}
+
+func TestRoomsPerUserCap(t *testing.T) {
+	ts := newTestServer(t, Config{MaxRoomsPerUser: 2, MsgRate: -1})
+	a, _ := ts.login("alice")
+	for i := range 2 {
+		if r := a.req("room", map[string]any{"command": "create", "roomId": fmt.Sprint("r", i), "roomName": "R"}); r.Code != "200" {
+			t.Fatalf("create %d: %+v", i, r)
+		}
+	}
+	if r := a.req("room", map[string]any{"command": "create", "roomId": "r2", "roomName": "R"}); r.Code != "403" || !strings.Contains(r.Message, "2 rooms") {
+		t.Fatalf("third room: %+v", r)
+	}
+	if rooms, _ := ts.st.Rooms(t.Context()); len(rooms) != 2 {
+		t.Fatalf("stored rooms: %d", len(rooms))
+	}
+	a.req("room", map[string]any{"command": "delete", "roomId": "r0"})
+	if r := a.req("room", map[string]any{"command": "create", "roomId": "r2", "roomName": "R"}); r.Code != "200" {
+		t.Fatalf("after a delete: %+v", r)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,6 +162,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if err := s.open(); err != nil {
 		s.closeDBs()
+		if free, ok := freeBytes(dir); ok && free < lowDiskSpace {
+			err = fmt.Errorf("%w (the disk of %s is full: %d bytes free)", err, dir, free)
+		}
 		return nil, err
 	}
 	s.reqs = make(chan *appendReq, s.maxBatch)
@@ -173,7 +177,10 @@ func Open(dir string, opts Options) (*Store, error) {
 // database file with mode 0600 (SQLite gives its -wal and -shm files the
 // same mode).
 func checkFile(dir, path string) error {
-	f, err := os.OpenFile(path, os.O_RDONLY, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("store: open: database file %s is not writable: %w", path, err)
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
