@@ -102,6 +102,8 @@ type Server struct {
 	// It is never held by the fan-out path.
 	roomMu sync.Mutex
 
+	rooms roomPusher
+
 	// fanMu orders fan-out against session recovery: Fanout holds it for
 	// each batch, enter while it joins a socket and queues its replay.
 	fanMu sync.Mutex
@@ -309,7 +311,61 @@ func (s *Server) broadcast(name string, v any, skip string) {
 	}
 }
 
-// broadcastRooms pushes the room list to every logged-in socket.
+// Room lists are pushed to every socket after every change. A small list
+// goes out at once; a large one (many rooms) is paced so that list pushes
+// stay under roomListRate bytes a second per socket: changes that come
+// faster are folded into the next push, which carries the newest list.
+// Without this, one user renaming a room at the request rate limit would
+// make the server push megabytes a second to every socket and drop every
+// phone on a slow link as a slow consumer.
+const (
+	roomListSmall = 16 << 10 // bytes: lists up to this size are never delayed
+	roomListRate  = 64 << 10 // bytes a second per socket for larger lists
+)
+
+// roomPusher paces room list pushes; see roomListRate.
+type roomPusher struct {
+	mu      sync.Mutex
+	next    time.Time   // no push before this
+	pending *time.Timer // a push is scheduled and will send the newest list
+}
+
+// broadcastRooms pushes the room list to every logged-in socket, now or,
+// for a large list pushed a moment ago, a little later.
 func (s *Server) broadcastRooms() {
-	s.broadcast(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()}, "")
+	p := &s.rooms
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pending != nil {
+		return
+	}
+	if wait := time.Until(p.next); wait > 0 {
+		p.pending = time.AfterFunc(wait, func() {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.pending = nil
+			s.pushRoomsLocked()
+		})
+		return
+	}
+	s.pushRoomsLocked()
+}
+
+// s.rooms.mu must be held.
+func (s *Server) pushRoomsLocked() {
+	frame, err := shared.EventFrame(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()})
+	if err != nil {
+		s.log.Error("encode room list", "err", err)
+		return
+	}
+	targets := getSockets()
+	defer putSockets(targets)
+	*targets = s.hub.allSockets(*targets, "")
+	for _, so := range *targets {
+		so.Send(frame, 0)
+	}
+	s.rooms.next = time.Now()
+	if len(frame) > roomListSmall {
+		s.rooms.next = s.rooms.next.Add(time.Duration(len(frame)) * time.Second / roomListRate)
+	}
 }
