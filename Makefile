@@ -39,11 +39,10 @@ vet:
 	GOOS=js GOARCH=wasm $(GO) vet ./shared/... ./app/...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-# Each fuzz target runs for FUZZTIME (go test allows one target per run).
+# Each fuzz target of shared/ and server/ runs for FUZZTIME (go test allows
+# one target per run); fuzz-ci below does the same for a few seconds each.
 fuzz:
-	@for t in $$($(GO) test -list '^Fuzz' ./shared/ | grep ^Fuzz); do \
-		echo "== $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./shared/ || exit 1; \
-	done
+	@$(MAKE) --no-print-directory fuzz-ci FUZZTIME_CI=$(FUZZTIME)
 
 # Rewrites docs/screenshots/*.png from the browser test.
 screenshots: build
@@ -57,3 +56,23 @@ clean:
 .PHONY: bench
 bench: build
 	bash bench/run.sh
+
+# The fault tests of issue 5 at soak length (docs/RELIABILITY.md):
+# CHATAPP_SOAK=1 makes them longer and bigger; no -race, so that the
+# figures are the server's. `make test` runs the short variants.
+.PHONY: soak fuzz-ci
+soak: build
+	CHATAPP_BIN=$(CURDIR)/chatapp CHATAPP_SOAK=1 $(GO) test -count=1 -timeout 60m -v \
+		-run '^(TestKill9UnderLoad|TestGracefulStopAndCatchUp|TestSlowConsumer|TestReconnectStorm)$$' .
+	CHATAPP_SOAK=1 $(GO) test -count=1 -timeout 30m -v \
+		-run '^(TestFloodRateLimited|TestFloodUnlimited)$$' ./server/
+
+# Every fuzz target of shared/ and server/ for FUZZTIME_CI each (CI).
+FUZZTIME_CI ?= 3s
+fuzz-ci:
+	@for pkg in ./shared/ ./server/; do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
+			echo "== $$pkg $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_CI) $$pkg || exit 1; \
+		done; \
+	done
