@@ -78,6 +78,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	gauge("chatapp_connections", "Engine.IO sessions open now.", ts.Connections)
 	counter("chatapp_connections_accepted_total", "Engine.IO sessions opened since start.", ts.Accepted)
 	counter("chatapp_connections_rejected_total", "Socket requests refused with an HTTP error.", ts.Rejected)
+	counter("chatapp_polling_sessions_total", "Sessions opened by a polling handshake since start.", ts.Polling)
+	counter("chatapp_upgrades_total", "Sessions upgraded from polling to WebSocket.", ts.Upgrades)
 	counter("chatapp_slow_consumer_kicks_total", "Sessions closed because their send queue overflowed.", ts.SlowConsumerKicks)
 	counter("chatapp_write_timeouts_total", "Sessions closed because a write timed out.", ts.WriteTimeouts)
 	counter("chatapp_ping_timeouts_total", "Sessions closed because no pong came in time.", ts.PingTimeouts)

@@ -48,8 +48,9 @@ type Config struct {
 	// PingInterval and PingTimeout are the Engine.IO heartbeat. Zero
 	// means 25 s and 20 s.
 	PingInterval, PingTimeout time.Duration
-	// AllowedOrigins are the WebSocket Origins accepted besides the
-	// page's own ("scheme://host[:port]").
+	// AllowedOrigins are the Origins accepted besides the page's own
+	// ("scheme://host[:port]"): for WebSockets, and for polling with CORS
+	// and credentials.
 	AllowedOrigins []string
 }
 
@@ -215,11 +216,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Stop accepting first, then close the hijacked sockets, which
-	// http.Server.Shutdown does not track.
+	// The transport first: new handshakes get 503, sockets are told the
+	// server is going away, and a polling client between two polls can
+	// still come back to collect that. Then stop accepting and close what
+	// http.Server tracks (hijacked WebSockets it does not).
+	err := s.sio.Shutdown(sctx)
 	hs.SetKeepAlivesEnabled(false)
 	ln.Close()
-	err := s.sio.Shutdown(sctx)
 	if herr := hs.Shutdown(sctx); err == nil {
 		err = herr
 	}

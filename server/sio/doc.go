@@ -3,24 +3,40 @@
 // It knows nothing about the chat: a Handler receives namespace connects,
 // events and disconnects, and sends through a Socket.
 //
-// Only the WebSocket transport exists for now. A request with
-// transport=polling gets HTTP 400 {"code":0,"message":"Transport unknown"},
-// so clients must be started with transports: ['websocket']. The outbox of a
-// Socket does not depend on the transport, so long-polling can be added
-// beside the WebSocket writer later without changing the Handler API.
+// Both transports of a stock client are served: WebSocket
+// (transports: ['websocket']), and HTTP long-polling with the upgrade to
+// WebSocket (the default io(url)). A Socket, its outbox and the Handler
+// calls are the same whichever transport carries the session, and stay the
+// same across an upgrade: the application never learns which one is used.
+//
+// # Transports
+//
+// A WebSocket session writes one packet per frame. A polling session
+// (polling.go) buffers frames for the one GET that may be pending, which
+// takes them all, joined by the record separator; a POST's packets are
+// handled in order before it is answered. The upgrade (upgrade.go) probes
+// a second connection with 2probe/3probe, releases the pending GET with a
+// noop, and on `5` the frames no GET collected go out first on the
+// WebSocket, then the rest of the outbox: nothing is lost, duplicated or
+// reordered. Polling sessions live in this process's memory, so behind a
+// load balancer every request of a session must reach the same node
+// (sticky sessions); WebSocket-only clients need no stickiness.
 //
 // # Goroutines
 //
-// Each session has two goroutines: the HTTP handler goroutine runs the read
-// loop and calls the Handler (so one socket's events arrive in order), and
-// one writer goroutine is the only one that writes to the WebSocket. It
-// drains an ordered, byte-accounted outbox. Heartbeat, connect and write
-// timeouts are timers, not goroutines. Send never blocks: a socket whose
-// outbox passes Config.SendBuffer is closed as a slow consumer.
+// Each session has one writer goroutine, the only one that writes to the
+// transport. It drains an ordered, byte-accounted outbox. Heartbeat,
+// connect and write timeouts are timers, not goroutines. Send never
+// blocks: a socket whose outbox passes Config.SendBuffer is closed as a
+// slow consumer, and so is a polling client that collects nothing for
+// Config.WriteTimeout while frames wait. A WebSocket session's read loop
+// runs on its HTTP handler goroutine; a polling session's packets are
+// handled on the goroutine of the POST that carried them, and after an
+// upgrade on the WebSocket's handler goroutine.
 //
 // All Socket and Server methods are safe for concurrent use. Handler
-// methods for one session run one at a time, on its read goroutine (only
-// Disconnect may run on the goroutine that ends the session); they must not
+// methods for one session run one at a time and in the order the packets
+// arrived (polling sessions serialize them with a lock); they must not
 // block for long, or that client's reading stalls.
 //
 // Frames passed to Send are shared, never modified, and may be queued on

@@ -31,13 +31,21 @@ type Config struct {
 	// namespace this long after it opened. Zero means 45s.
 	ConnectTimeout time.Duration
 	// SendBuffer is the most bytes queued to one socket (replays aside)
-	// before it is closed as a slow consumer. Zero means 4 MiB.
+	// before it is closed as a slow consumer; a frame that finds nothing
+	// queued is accepted whatever its size. Zero means 4 MiB.
 	SendBuffer int
-	// WriteTimeout bounds each WebSocket write. Zero means 10s.
+	// WriteTimeout bounds each WebSocket write, and how long frames may
+	// wait for a polling GET once the poll buffer is full. Zero means 10s.
 	WriteTimeout time.Duration
+	// UpgradeTimeout is how long a WebSocket opened to upgrade a polling
+	// session may take to send `5`; then it is closed and the session goes
+	// on polling. Zero means 10s.
+	UpgradeTimeout time.Duration
 	// AllowedOrigins lists extra allowed Origin values, "scheme://host[:port]".
 	// Requests without Origin and same-origin requests (Origin host equals
 	// the Host header) are always allowed; any other Origin gets HTTP 403.
+	// Polling responses to an allowed Origin carry CORS headers that echo
+	// it and allow credentials; preflight OPTIONS requests get 204.
 	AllowedOrigins []string
 	// Namespaces lists the namespaces that exist. Nil means just "/". A
 	// CONNECT to any other gets CONNECT_ERROR {"message":"Invalid namespace"}.
@@ -69,6 +77,9 @@ func (c Config) withDefaults() Config {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = 10 * time.Second
 	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
 	if c.Namespaces == nil {
 		c.Namespaces = []string{"/"}
 	}
@@ -88,10 +99,14 @@ type Stats struct {
 	PingTimeouts      int64 // sessions closed because no pong came within PingTimeout
 	ConnectTimeouts   int64 // sessions closed because no CONNECT came within ConnectTimeout
 	ProtocolErrors    int64 // sessions closed for invalid client input
+	Polling           int64 // sessions opened by a polling handshake since start
+	Upgrades          int64 // polling sessions upgraded to WebSocket since start
 }
 
-// Server serves Engine.IO sessions over WebSocket. Mount it at /socket.io/
-// (with the trailing slash). Its methods are safe for concurrent use.
+// Server serves Engine.IO sessions over WebSocket and HTTP long-polling.
+// Mount it at /socket.io/ (with the trailing slash). Its methods are safe
+// for concurrent use. A session lives in the memory of the process that
+// opened it: behind a load balancer, polling requests need sticky sessions.
 type Server struct {
 	cfg     Config
 	eh      engineHandler
@@ -101,12 +116,14 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Socket // by Engine.IO sid; guarded by mu
+	tombs    map[string]*Socket // polling sessions closed less than tombTTL ago; guarded by mu
 	closing  bool               // Shutdown called; guarded by mu
 	wg       sync.WaitGroup     // one per session goroutine pair
 
 	connections, accepted, rejected        atomic.Int64
 	slowKicks, writeTimeouts, pingTimeouts atomic.Int64
 	connectTimeouts, protocolErrors        atomic.Int64
+	polling, upgrades                      atomic.Int64
 }
 
 // NewServer returns a Server that runs the Socket.IO protocol and calls h.
@@ -126,6 +143,7 @@ func newServer(cfg Config, eh engineHandler) *Server {
 		origins:  make(map[string]bool),
 		nsps:     make(map[string]bool),
 		sessions: make(map[string]*Socket),
+		tombs:    make(map[string]*Socket),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		u, err := url.Parse(strings.TrimSpace(o))
@@ -152,6 +170,8 @@ func (srv *Server) Stats() Stats {
 		PingTimeouts:      srv.pingTimeouts.Load(),
 		ConnectTimeouts:   srv.connectTimeouts.Load(),
 		ProtocolErrors:    srv.protocolErrors.Load(),
+		Polling:           srv.polling.Load(),
+		Upgrades:          srv.upgrades.Load(),
 	}
 }
 
@@ -186,32 +206,43 @@ func (srv *Server) reject(w http.ResponseWriter, e httpError) {
 var acceptOptions = &websocket.AcceptOptions{InsecureSkipVerify: true}
 
 // ServeHTTP validates the Engine.IO query (SOCKETIO.md §2.8, in Node's
-// order), checks the Origin, upgrades to WebSocket and runs the session
-// until it ends; the request's goroutine is the session's read loop. Bad
-// requests get a JSON 400 ({"code":N,"message":…}), a foreign Origin a
-// 403 with code 4, and a request after Shutdown a 503.
+// order) and the Origin, then serves the request: a polling handshake,
+// GET or POST, a WebSocket (for a new session, or the upgrade of a polling
+// one, run on the request's goroutine until it ends), or a CORS preflight.
+// Bad requests get a JSON 400 ({"code":N,"message":…}), a foreign Origin a
+// 403 with code 4, and a new session after Shutdown a 503.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		srv.preflight(w, r)
+		return
+	}
 	q := r.URL.Query()
-	if q.Get("transport") != "websocket" { // polling is not implemented yet
+	transport := q.Get("transport")
+	if transport != "websocket" && transport != "polling" {
 		srv.reject(w, errTransportUnknown)
 		return
 	}
+	if transport == "polling" && !srv.cors(w, r) {
+		srv.reject(w, errForbidden)
+		return
+	}
 	if sid := q.Get("sid"); sid != "" {
-		srv.mu.Lock()
-		_, live := srv.sessions[sid]
-		srv.mu.Unlock()
-		if !live {
+		s, live := srv.lookup(sid)
+		switch {
+		case s == nil:
 			srv.reject(w, errUnknownSID)
-			return
-		}
-		if !srv.originAllowed(r) {
+		case q.Get("EIO") != "4":
+			srv.reject(w, errBadRequest) // protocol mismatch
+		case transport == "polling":
+			srv.servePolling(w, r, s)
+		case !live || s.ctx.Err() != nil: // closed, or ending
+			srv.reject(w, errUnknownSID)
+		case !isUpgrade(r):
+			srv.reject(w, errBadRequest)
+		case !srv.originAllowed(r):
 			srv.reject(w, errForbidden)
-			return
-		}
-		// A second WebSocket for a session that already has one: Node
-		// accepts it and closes it at once.
-		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
-			_ = c.Close(websocket.StatusPolicyViolation, "session already open")
+		default:
+			srv.serveWebSocketSID(w, r, s)
 		}
 		return
 	}
@@ -219,7 +250,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.reject(w, errBadHandshakeMethod)
 		return
 	}
-	if !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket") {
+	if transport == "websocket" && !isUpgrade(r) {
 		srv.reject(w, errBadRequest)
 		return
 	}
@@ -236,6 +267,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	srv.mu.Unlock()
 	if closing {
 		srv.reject(w, errShuttingDown)
+		return
+	}
+	if transport == "polling" {
+		srv.handshakePolling(w, r)
 		return
 	}
 
@@ -255,6 +290,20 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.run(c)
 }
 
+func isUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+// lookup finds the session sid: live, or closed less than tombTTL ago.
+func (srv *Server) lookup(sid string) (s *Socket, live bool) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if s := srv.sessions[sid]; s != nil {
+		return s, true
+	}
+	return srv.tombs[sid], false
+}
+
 // register adds s to the session table, unless Shutdown has begun.
 func (srv *Server) register(s *Socket) bool {
 	srv.mu.Lock()
@@ -269,9 +318,20 @@ func (srv *Server) register(s *Socket) bool {
 	return true
 }
 
+// unregister removes s from the session table. A polling sid stays known
+// for tombTTL: a GET that raced the client's close still gets its noop,
+// and later requests get 400 code 1.
 func (srv *Server) unregister(s *Socket) {
 	srv.mu.Lock()
 	delete(srv.sessions, s.eid)
+	if s.poll != nil {
+		srv.tombs[s.eid] = s
+		time.AfterFunc(tombTTL, func() {
+			srv.mu.Lock()
+			delete(srv.tombs, s.eid)
+			srv.mu.Unlock()
+		})
+	}
 	srv.mu.Unlock()
 	srv.connections.Add(-1)
 }
@@ -308,6 +368,43 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		}
 		return ctx.Err()
 	}
+}
+
+// cors applies the Origin policy to a polling request and reports whether
+// it may go on. An allowed cross-origin request gets the CORS headers: the
+// exact Origin (never "*", which browsers refuse with credentials) and
+// Access-Control-Allow-Credentials.
+func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if !srv.originAllowed(r) {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Credentials", "true")
+	h.Add("Vary", "Origin")
+	return true
+}
+
+// preflight answers a CORS preflight (OPTIONS) with 204: a page that sets
+// extraHeaders triggers one before each polling request.
+func (srv *Server) preflight(w http.ResponseWriter, r *http.Request) {
+	if !srv.cors(w, r) {
+		srv.reject(w, errForbidden)
+		return
+	}
+	h := w.Header()
+	if r.Header.Get("Origin") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+			h.Set("Access-Control-Allow-Headers", req)
+		}
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // originAllowed applies the Origin policy of Config.AllowedOrigins.

@@ -31,8 +31,13 @@ func TestHTTPErrors(t *testing.T) {
 		body   string
 	}{
 		{"no transport", "GET", "EIO=4", upgrade, 400, `{"code":0,"message":"Transport unknown"}`},
-		{"polling", "GET", "EIO=4&transport=polling", nil, 400, `{"code":0,"message":"Transport unknown"}`},
-		{"polling post", "POST", "EIO=4&transport=polling&sid=x", nil, 400, `{"code":0,"message":"Transport unknown"}`},
+		{"polling unknown sid", "GET", "EIO=4&transport=polling&sid=x", nil, 400, `{"code":1,"message":"Session ID unknown"}`},
+		{"polling post unknown sid", "POST", "EIO=4&transport=polling&sid=x", nil, 400, `{"code":1,"message":"Session ID unknown"}`},
+		{"polling post handshake", "POST", "EIO=4&transport=polling", nil, 400, `{"code":2,"message":"Bad handshake method"}`},
+		{"polling put handshake", "PUT", "EIO=4&transport=polling", nil, 400, `{"code":2,"message":"Bad handshake method"}`},
+		{"polling no EIO", "GET", "transport=polling", nil, 400, `{"code":5,"message":"Unsupported protocol version"}`},
+		{"polling EIO abc", "GET", "EIO=abc&transport=polling", nil, 400, `{"code":5,"message":"Unsupported protocol version"}`},
+		{"polling EIO 3", "GET", "EIO=3&transport=polling", nil, 400, `{"code":5,"message":"Unsupported protocol version"}`},
 		{"unknown transport", "GET", "EIO=4&transport=tobi", upgrade, 400, `{"code":0,"message":"Transport unknown"}`},
 		{"unknown sid", "GET", "EIO=4&transport=websocket&sid=nope", upgrade, 400, `{"code":1,"message":"Session ID unknown"}`},
 		{"post handshake", "POST", "EIO=4&transport=websocket", upgrade, 400, `{"code":2,"message":"Bad handshake method"}`},

@@ -33,9 +33,10 @@ type engineHandler interface {
 	closed(s *Socket, reason string)
 }
 
-// transport is where the writer puts frames. Only WebSocket exists; a
-// long-polling transport would drain the same outbox (take) from its GET
-// handler instead of a writer goroutine.
+// transport is where the writer puts frames: a WebSocket (wsTransport), or
+// the buffer that polling GETs collect (pollTransport, which turns into
+// the WebSocket on upgrade). write and close are called by the writer
+// goroutine only; closeNow by anyone.
 type transport interface {
 	write(binary bool, b []byte) error // one frame; blocks
 	close(code websocket.StatusCode, reason string)
@@ -76,11 +77,13 @@ type outItem struct {
 // nspConn is a namespace the socket has joined, with its Socket.IO id.
 type nspConn struct{ name, id string }
 
-// Socket is one Engine.IO session (one WebSocket) and the Socket.IO
-// namespace sockets on it. All methods are safe for concurrent use.
+// Socket is one Engine.IO session (a WebSocket, or HTTP long-polling that
+// may upgrade to one) and the Socket.IO namespace sockets on it. All
+// methods are safe for concurrent use.
 type Socket struct {
 	srv    *Server
 	tr     transport
+	poll   *pollTransport // == tr for a session opened by polling; nil for a WebSocket one
 	req    *http.Request
 	eid    string // Engine.IO sid
 	id     string // Socket.IO id on "/"
@@ -98,12 +101,22 @@ type Socket struct {
 	// writeDeadline is when the frame being written must be done, in ns
 	// since start; 0 while the writer is idle. writeTimer checks it lazily.
 	writeDeadline atomic.Int64
-	timerArmed    bool // writer goroutine only: writeTimer is running
+	// pongDeadline is when the session expires without a pong, in ns since
+	// start: the nominal next ping plus PingTimeout. Polling requests
+	// check it, because timers fire late (SOCKETIO.md §2.4).
+	pongDeadline atomic.Int64
+	timerArmed   bool // writer goroutine only: writeTimer is running
 
 	pingTimer    *time.Timer
 	pongTimer    *time.Timer
 	writeTimer   *time.Timer
 	connectTimer *time.Timer // Socket.IO only; used on the read goroutine
+
+	// readMu is held while Handler methods run for a polling session (a
+	// POST's packets, frames of the upgraded WebSocket, the final
+	// Disconnect), so that they run one at a time. A WebSocket session
+	// needs no lock: its one read goroutine makes all those calls.
+	readMu sync.Mutex
 
 	mu          sync.Mutex // guards the fields below
 	queue       []outItem  // the outbox, in order
@@ -154,7 +167,8 @@ func (s *Socket) ID() string { return s.id }
 // RemoteAddr returns the host the request came from (no port).
 func (s *Socket) RemoteAddr() string { return s.remote }
 
-// Request returns the upgrade request. Treat it as read-only.
+// Request returns the request that opened the session: the WebSocket
+// upgrade, or the polling handshake. Treat it as read-only.
 func (s *Socket) Request() *http.Request { return s.req }
 
 // Context returns a context that is done when the session starts to end.
@@ -171,7 +185,8 @@ func (s *Socket) Context() context.Context { return s.ctx }
 //
 // If the queued bytes would exceed Config.SendBuffer, the socket is closed
 // as a slow consumer (WebSocket close 1008 "slow consumer") and Send
-// returns false. It also returns false once the session is ending.
+// returns false; a frame that finds nothing queued is always accepted,
+// however large. It also returns false once the session is ending.
 // Send never calls the Handler, so it may be called with the caller's
 // locks held.
 func (s *Socket) Send(frame []byte, seq int64) bool {
@@ -193,7 +208,7 @@ func (s *Socket) push(frame []byte, seq int64, binary bool, attachments [][]byte
 		s.mu.Unlock()
 		return true
 	}
-	if s.queued+n > s.srv.cfg.SendBuffer {
+	if s.queued > 0 && s.queued+n > s.srv.cfg.SendBuffer { // a frame that meets an empty queue always fits
 		s.mu.Unlock()
 		s.slowConsumer()
 		return false
@@ -235,7 +250,8 @@ func (s *Socket) Replay(r Replayer, end int64) {
 }
 
 // Close ends the session now: queued frames are discarded and the
-// WebSocket is closed with 1000 and reason. Handler.Disconnect gets reason
+// WebSocket is closed with 1000 and reason (over polling, the next GET
+// gets the close packet). Handler.Disconnect gets reason
 // (or "server close" when it is empty). The client reconnects by itself;
 // use Disconnect to stop it from doing so.
 func (s *Socket) Close(reason string) {
@@ -344,10 +360,32 @@ func (s *Socket) pongTimedOut() {
 	s.mu.Lock()
 	expired := s.waitingPong
 	s.mu.Unlock()
-	if expired && s.end(0, "ping timeout", false) {
+	if expired {
+		s.pingTimeout()
+	}
+}
+
+func (s *Socket) pingTimeout() {
+	if s.end(0, "ping timeout", false) {
 		s.srv.pingTimeouts.Add(1)
 		s.log.Debug("sio: ping timeout")
 		s.tr.closeNow()
+	}
+}
+
+// startHeartbeat arms the first ping; the session expires without a pong
+// PingInterval + PingTimeout from now.
+func (s *Socket) startHeartbeat() {
+	cfg := &s.srv.cfg
+	s.pongDeadline.Store(int64(time.Since(s.start) + cfg.PingInterval + cfg.PingTimeout))
+	s.pingTimer.Reset(cfg.PingInterval)
+}
+
+// checkPingDeadline ends the session if its pong deadline has passed,
+// even if pongTimer has not fired yet.
+func (s *Socket) checkPingDeadline() {
+	if time.Since(s.start) > time.Duration(s.pongDeadline.Load()) {
+		s.pingTimeout()
 	}
 }
 
@@ -356,9 +394,34 @@ func (s *Socket) onPong() {
 	if s.waitingPong && !s.closing {
 		s.waitingPong = false
 		s.pongTimer.Stop()
-		s.pingTimer.Reset(s.srv.cfg.PingInterval)
+		cfg := &s.srv.cfg
+		s.pongDeadline.Store(int64(time.Since(s.start) + cfg.PingInterval + cfg.PingTimeout))
+		s.pingTimer.Reset(cfg.PingInterval)
 	}
 	s.mu.Unlock()
+}
+
+// drop ends the session at once, e.g. when its connection is gone.
+func (s *Socket) drop(reason string) {
+	if s.end(0, reason, false) {
+		s.log.Debug("sio: closing", "reason", reason)
+	}
+	s.tr.closeNow()
+}
+
+// protocolError ends the session at once for invalid client input.
+func (s *Socket) protocolError(reason string, err error) {
+	if s.end(websocket.StatusProtocolError, reason, false) {
+		s.srv.protocolErrors.Add(1)
+		s.log.Warn("sio: protocol error, closing", "err", err)
+	}
+	s.tr.closeNow()
+}
+
+// panicked logs a recovered Handler panic and ends the session.
+func (s *Socket) panicked(p any) {
+	s.log.Error("sio: panic in session", "err", p, "stack", string(debug.Stack()))
+	s.end(websocket.StatusInternalError, "server error", false)
 }
 
 // run runs the session on the HTTP handler goroutine until it ends.
@@ -373,22 +436,23 @@ func (s *Socket) run(c *websocket.Conn) {
 	})
 	s.push(open, 0, false, nil) // the first frame, before anything else can be queued
 	go s.writeLoop()
-	s.pingTimer.Reset(cfg.PingInterval)
-	s.log.Debug("sio: session open")
-	err := s.serve(c)
+	s.startHeartbeat()
+	s.srv.eh.opened(s)
+	s.log.Debug("sio: session open", "transport", "websocket")
+	err := s.serve(c, false)
 	s.finish(err)
 }
 
-// serve is the read loop. It returns the error that ended it.
-func (s *Socket) serve(c *websocket.Conn) (err error) {
+// serve is the read loop of a WebSocket. It returns the error that ended
+// it. locked (an upgraded polling session) dispatches each frame under
+// readMu.
+func (s *Socket) serve(c *websocket.Conn, locked bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("sio: panic in session", "err", p, "stack", string(debug.Stack()))
-			s.end(websocket.StatusInternalError, "server error", false)
+			s.panicked(p)
 			err = errPanic
 		}
 	}()
-	s.srv.eh.opened(s)
 	for {
 		typ, b, err := c.Read(context.Background())
 		if err != nil {
@@ -399,13 +463,12 @@ func (s *Socket) serve(c *websocket.Conn) (err error) {
 			}
 			return err
 		}
-		if s.ctx.Err() != nil {
+		if locked {
+			err = s.dispatchLocked(typ, b)
+		} else if s.ctx.Err() != nil {
 			continue // ending: read on until the close handshake is done
-		}
-		if typ == websocket.MessageBinary {
-			err = s.srv.eh.binary(s, b)
 		} else {
-			err = s.onText(b)
+			err = s.dispatch(typ, b)
 		}
 		if err != nil {
 			if err != errClientClose {
@@ -433,6 +496,22 @@ var (
 	errClientConnectError = errors.New("sio: CONNECT_ERROR from client")
 )
 
+func (s *Socket) dispatch(typ websocket.MessageType, b []byte) error {
+	if typ == websocket.MessageBinary {
+		return s.srv.eh.binary(s, b)
+	}
+	return s.onText(b)
+}
+
+func (s *Socket) dispatchLocked(typ websocket.MessageType, b []byte) error {
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	if s.ctx.Err() != nil {
+		return nil // ending: read on until the close handshake is done
+	}
+	return s.dispatch(typ, b)
+}
+
 // onText dispatches a text frame by its Engine.IO packet type.
 func (s *Socket) onText(b []byte) error {
 	if len(b) == 0 {
@@ -455,26 +534,34 @@ func (s *Socket) onText(b []byte) error {
 	return errEngineType
 }
 
-// finish cleans up after the read loop, on the HTTP handler goroutine.
+// finish cleans up after the session: for a WebSocket session on the HTTP
+// handler goroutine after the read loop, for a polling one on the writer's
+// goroutine after the writer.
 func (s *Socket) finish(readErr error) {
 	if s.end(0, "transport close", false) {
 		s.tr.closeNow() // the read side failed first: the connection is gone
 	}
 	<-s.writerDone
 	s.tr.closeNow()
-	s.pingTimer.Stop()
-	s.pongTimer.Stop()
-	s.writeTimer.Stop()
-	if s.connectTimer != nil {
-		s.connectTimer.Stop()
-	}
+	s.stopTimers()
 	reason := s.reason()
+	s.readMu.Lock() // no POST or upgraded frame is being dispatched, and none will be (ctx is done)
 	s.srv.eh.closed(s, reason)
+	s.readMu.Unlock()
 	s.srv.unregister(s)
 	if readErr != nil && !normalClose(readErr) {
 		s.log.Debug("sio: session closed", "reason", reason, "dur", time.Since(s.start), "err", readErr)
 	} else {
 		s.log.Debug("sio: session closed", "reason", reason, "dur", time.Since(s.start))
+	}
+}
+
+func (s *Socket) stopTimers() {
+	s.pingTimer.Stop()
+	s.pongTimer.Stop()
+	s.writeTimer.Stop()
+	if s.connectTimer != nil {
+		s.connectTimer.Stop()
 	}
 }
 
@@ -530,6 +617,12 @@ func (s *Socket) writeLoop() {
 				}
 			}
 			if len(batch) == 0 {
+				if s.poll != nil && !closing {
+					if err := s.poll.flush(); err != nil {
+						s.writeFailed(err)
+						return
+					}
+				}
 				s.idle()
 				if closing {
 					s.closeTransport(code, reason)
@@ -565,6 +658,12 @@ func (s *Socket) writeLoop() {
 			clear(batch) // drop frame references
 			if cap(batch) > maxIdleBatch {
 				batch = nil // a burst is over: do not keep its buffer
+			}
+			if s.poll != nil && !closing { // hand the batch to the pending GET
+				if err := s.poll.flush(); err != nil {
+					s.writeFailed(err)
+					return
+				}
 			}
 		}
 	}

@@ -13,7 +13,10 @@ import (
 )
 
 // Handler is the application on top of Socket.IO. For one session, the
-// methods are called one at a time, in the order the packets arrived.
+// methods are called one at a time, in the order the packets arrived,
+// whatever the transport. "The read goroutine" below is the goroutine
+// handling the session's input at that moment: the WebSocket's read loop,
+// or the POST that carried the packet over polling.
 type Handler interface {
 	// Connect runs on the socket's read goroutine for a CONNECT to nsp with
 	// the auth object (nil if none). A non-nil error refuses it:
@@ -30,7 +33,9 @@ type Handler interface {
 	// sent 41 (reason "client namespace disconnect"), or the session ended
 	// (the reason it ended, e.g. "transport close", "ping timeout",
 	// "slow consumer", "server namespace disconnect", "server shutting
-	// down"). It runs on the read goroutine, after the writer has stopped.
+	// down"). It runs after the writer has stopped, on the read goroutine
+	// of a WebSocket session, or on the writer's goroutine of a polling
+	// one (still one at a time with the other calls).
 	Disconnect(s *Socket, nsp string, reason string)
 }
 

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"chatapp/shared"
+)
+
+// pc is a Socket.IO client that starts on HTTP long-polling, as the stock
+// client does, and can upgrade to WebSocket mid-session. Received packets
+// go into the embedded tc, so take, message, none and count work as for a
+// WebSocket client; req and emit are its own.
+type pc struct {
+	*tc
+	ts   *testServer
+	url  string // polling URL with the sid
+	hc   *http.Client
+	stop chan struct{} // closed: the poll loop ends after its GET
+	done chan struct{} // closed by the poll loop when it has ended
+
+	sendMu   sync.Mutex // one POST at a time; held across the upgrade
+	upgraded bool       // guarded by sendMu
+}
+
+// dialPolling opens a polling session and sends CONNECT with auth (nil:
+// none); it waits for the CONNECT reply or CONNECT_ERROR.
+func (ts *testServer) dialPolling(name string, auth any) *pc {
+	ts.t.Helper()
+	base := ts.http.URL + "/socket.io/?EIO=4&transport=polling"
+	hc := ts.http.Client()
+	resp, err := hc.Get(base)
+	if err != nil {
+		ts.t.Fatalf("%s: handshake: %v", name, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	open, err := shared.ParseEngineOpen(body)
+	if err != nil || resp.StatusCode != 200 {
+		ts.t.Fatalf("%s: handshake %d %q: %v", name, resp.StatusCode, body, err)
+	}
+	if len(open.Upgrades) != 1 || open.Upgrades[0] != "websocket" {
+		ts.t.Fatalf("%s: upgrades %v", name, open.Upgrades)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &pc{
+		tc:   &tc{t: ts.t, name: name, ctx: ctx, acks: map[int64]json.RawMessage{}},
+		ts:   ts,
+		url:  base + "&sid=" + open.SID,
+		hc:   hc,
+		stop: make(chan struct{}),
+		done: make(chan struct{}),
+	}
+	c.cond = sync.NewCond(&c.mu)
+	ts.t.Cleanup(func() {
+		cancel()
+		if c.ws != nil {
+			c.ws.CloseNow()
+		}
+	})
+	go c.pollLoop()
+	pkt := "40"
+	if auth != nil {
+		b, _ := json.Marshal(auth)
+		pkt += string(b)
+	}
+	c.send(pkt)
+	c.waitFor(func() bool { return c.sid != "" || c.cerr != "" }, "CONNECT reply")
+	return c
+}
+
+// loginPolling dials over polling and logs in; it fails the test unless 200.
+func (ts *testServer) loginPolling(id string) (*pc, shared.Response) {
+	ts.t.Helper()
+	c := ts.dialPolling(id, nil)
+	if c.cerr != "" {
+		ts.t.Fatalf("%s: connect error %s", id, c.cerr)
+	}
+	r := c.req(shared.EventLogin, map[string]any{"id": id, "password": "secret-" + id, "alias": "Alias " + id})
+	if r.Code != shared.CodeOK {
+		ts.t.Fatalf("%s: login: %+v", id, r)
+	}
+	c.take(shared.EventRoom, nil)
+	c.take(shared.EventPresence, nil)
+	return c, r
+}
+
+// pollLoop GETs until stop is closed or the session ends, answering pings
+// and delivering the other packets in order.
+func (c *pc) pollLoop() {
+	defer close(c.done)
+	for {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		req, _ := http.NewRequestWithContext(c.ctx, "GET", c.url, nil)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			c.setClosed()
+			return
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			c.setClosed()
+			return
+		}
+		for _, p := range strings.Split(string(body), "\x1e") {
+			switch {
+			case p == "2":
+				go c.send("3")
+			case p == "1":
+				c.setClosed()
+				return
+			case strings.HasPrefix(p, "4"):
+				c.deliver([]byte(p))
+			}
+		}
+	}
+}
+
+func (c *pc) setClosed() {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// deliver records one Engine.IO message packet as tc.readLoop does.
+func (c *pc) deliver(b []byte) {
+	p, err := shared.DecodePacket(b[1:])
+	if err != nil {
+		c.t.Errorf("%s: bad packet from server %q: %v", c.name, b, err)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.cond.Broadcast()
+	switch p.Type {
+	case shared.PacketConnect:
+		var r struct{ SID string }
+		json.Unmarshal(p.Data, &r)
+		c.sid = r.SID
+	case shared.PacketConnectError:
+		var r struct{ Message string }
+		json.Unmarshal(p.Data, &r)
+		c.cerr = r.Message
+	case shared.PacketEvent:
+		name, args, err := shared.EventArgs(p.Data)
+		if err != nil {
+			c.t.Errorf("%s: bad event %q", c.name, b)
+		}
+		var arg json.RawMessage
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		c.events = append(c.events, event{name, arg})
+	case shared.PacketAck:
+		var args []json.RawMessage
+		json.Unmarshal(p.Data, &args)
+		if len(args) > 0 {
+			c.acks[p.ID] = args[0]
+		} else {
+			c.acks[p.ID] = json.RawMessage("null")
+		}
+	case shared.PacketDisconnect:
+		c.events = append(c.events, event{name: "#disconnect"})
+	}
+}
+
+// send writes one Engine.IO packet: a POST, or a WebSocket frame after
+// the upgrade.
+func (c *pc) send(pkt string) {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	if c.upgraded {
+		c.writeText(pkt)
+		return
+	}
+	req, _ := http.NewRequestWithContext(c.ctx, "POST", c.url, strings.NewReader(pkt))
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return // the session is gone; waits report it
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 && c.ctx.Err() == nil {
+		c.t.Errorf("%s: POST %.40q: %d", c.name, pkt, resp.StatusCode)
+	}
+}
+
+// emit sends an event; with ack it returns the ack id.
+func (c *pc) emit(name string, payload any, ack bool) int64 {
+	b, err := json.Marshal([]any{name, payload})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	id := int64(-1)
+	if ack {
+		id = c.nextID
+		c.nextID++
+	}
+	c.mu.Unlock()
+	pkt := "42"
+	if ack {
+		pkt += strconv.FormatInt(id, 10)
+	}
+	c.send(pkt + string(b))
+	return id
+}
+
+// req sends a request with an ack id and returns the answer.
+func (c *pc) req(name string, payload any) shared.Response {
+	c.t.Helper()
+	id := c.emit(name, payload, true)
+	var raw json.RawMessage
+	c.waitFor(func() bool { var ok bool; raw, ok = c.acks[id]; return ok }, "ack of "+name)
+	var r shared.Response
+	if err := json.Unmarshal(raw, &r); err != nil {
+		c.t.Fatalf("%s: ack %s: %v", c.name, raw, err)
+	}
+	return r
+}
+
+// upgrade switches to WebSocket as the stock client does: probe, pause
+// polling once the GET in flight is answered, then `5`; packets sent
+// meanwhile wait and go out over the WebSocket.
+func (c *pc) upgrade() {
+	c.t.Helper()
+	wsURL := "ws" + strings.TrimPrefix(strings.Replace(c.url, "transport=polling", "transport=websocket", 1), "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, wsURL, nil)
+	if err != nil {
+		c.t.Fatalf("%s: upgrade dial: %v", c.name, err)
+	}
+	ws.SetReadLimit(16 << 20)
+	if err := ws.Write(ctx, websocket.MessageText, []byte("2probe")); err != nil {
+		c.t.Fatal(err)
+	}
+	if _, b, err := ws.Read(ctx); err != nil || string(b) != "3probe" {
+		c.t.Fatalf("%s: probe answer %q %v", c.name, b, err)
+	}
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	close(c.stop)
+	<-c.done
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		c.t.Fatalf("%s: session closed during the upgrade", c.name)
+	}
+	c.ws = ws
+	c.upgraded = true
+	c.writeText("5")
+	go c.readLoop()
+}
+
+// close ends the session from the client side (Engine.IO close).
+func (c *pc) close() {
+	c.send("1")
+}

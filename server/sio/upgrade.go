@@ -1,0 +1,175 @@
+package sio
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// The upgrade from polling to WebSocket (SOCKETIO.md §2.7). Per session:
+// polling → a WebSocket attached (it must send `2probe`) → probed (`3probe`
+// sent; a pending GET is released with a noop after probeNoopDelay) →
+// upgraded (`5` arrived: the writer flushes the frames still buffered for
+// GETs to the WebSocket, then goes on with the outbox, and polling requests
+// get 400). A probe that fails or times out closes only the new WebSocket.
+
+// serveWebSocketSID serves a WebSocket request that names the live session
+// s: the upgrade of a polling session, or else a WebSocket that Node
+// accepts and closes at once (a second one, or one for a WebSocket
+// session).
+func (srv *Server) serveWebSocketSID(w http.ResponseWriter, r *http.Request, s *Socket) {
+	pt := s.poll
+	if pt == nil || !pt.reserveProbe() {
+		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
+			_ = c.Close(websocket.StatusPolicyViolation, "session already open")
+		}
+		return
+	}
+	if !srv.addGoroutine() {
+		pt.releaseProbe(nil)
+		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
+			_ = c.Close(websocket.StatusGoingAway, "")
+		}
+		return
+	}
+	defer srv.wg.Done()
+	c, err := websocket.Accept(w, r, acceptOptions)
+	if err != nil { // Accept has answered the request
+		pt.releaseProbe(nil)
+		srv.rejected.Add(1)
+		s.log.Debug("sio: websocket accept", "err", err)
+		return
+	}
+	c.SetReadLimit(int64(srv.cfg.MaxPayload))
+	if !pt.attach(c) {
+		_ = c.CloseNow()
+		return
+	}
+	if !s.probe(c) {
+		pt.releaseProbe(c)
+		_ = c.CloseNow()
+		return
+	}
+	srv.upgrades.Add(1)
+	s.log.Debug("sio: upgraded to websocket")
+	err = s.serve(c, true)
+	if s.end(0, "transport close", false) {
+		s.tr.closeNow() // the read side failed first: the connection is gone
+	}
+	if err != nil && !normalClose(err) {
+		s.log.Debug("sio: websocket read", "err", err)
+	}
+}
+
+// addGoroutine counts a goroutine that serves a session, unless Shutdown
+// has begun.
+func (srv *Server) addGoroutine() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing {
+		return false
+	}
+	srv.wg.Add(1)
+	return true
+}
+
+// probe runs the probe on c until the upgrade completes (true), or until
+// it fails or Config.UpgradeTimeout passes (false).
+func (s *Socket) probe(c *websocket.Conn) bool {
+	// The timeout frees the probe slot before it closes c, so that a
+	// client that sees the close may probe again at once.
+	timeout := time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() {
+		if s.poll.releaseProbe(c) {
+			_ = c.CloseNow()
+		}
+	})
+	defer timeout.Stop()
+	ctx := s.ctx // the end of the session closes c
+	for {
+		typ, b, err := c.Read(ctx)
+		if err != nil || typ != websocket.MessageText {
+			return false
+		}
+		switch string(b) {
+		case "2probe":
+			if err := c.Write(ctx, websocket.MessageText, []byte("3probe")); err != nil {
+				return false
+			}
+			s.poll.probed()
+		case "5":
+			return s.upgrade(c)
+		default: // Node closes the new transport on anything else
+			return false
+		}
+	}
+}
+
+// upgrade makes c the session's transport. It waits for a POST being
+// dispatched (readMu), so Handler calls stay one at a time and in order.
+func (s *Socket) upgrade(c *websocket.Conn) bool {
+	pt := s.poll
+	s.readMu.Lock()
+	defer s.readMu.Unlock()
+	pt.mu.Lock()
+	if pt.closed || pt.closing || pt.ws != c || pt.probedAt.IsZero() || s.ctx.Err() != nil {
+		pt.mu.Unlock()
+		return false
+	}
+	pt.upgraded = true
+	pt.probedAt = time.Time{}
+	pt.wakeGet()        // a pending GET gets 400
+	pt.cond.Broadcast() // a writer waiting for room writes to c instead
+	pt.mu.Unlock()
+	s.signal() // the writer flushes what GETs did not collect
+	return true
+}
+
+// reserveProbe claims the one WebSocket slot of the session.
+func (pt *pollTransport) reserveProbe() bool {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if pt.closed || pt.closing || pt.upgraded || pt.ws != nil || pt.probing {
+		return false
+	}
+	pt.probing = true
+	return true
+}
+
+// attach records the accepted WebSocket, unless the session has ended.
+func (pt *pollTransport) attach(c *websocket.Conn) bool {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if pt.closed || pt.closing {
+		pt.probing = false
+		return false
+	}
+	pt.ws = c
+	return true
+}
+
+// probed notes that `3probe` was sent: a pending GET is released with a
+// noop after probeNoopDelay.
+func (pt *pollTransport) probed() {
+	pt.mu.Lock()
+	if pt.probedAt.IsZero() {
+		pt.probedAt = time.Now()
+	}
+	pt.wakeGet()
+	pt.mu.Unlock()
+}
+
+// releaseProbe forgets a failed probe, unless the upgrade has completed,
+// and reports whether it did; the session goes on polling.
+func (pt *pollTransport) releaseProbe(c *websocket.Conn) bool {
+	pt.mu.Lock()
+	defer pt.mu.Unlock()
+	if pt.upgraded || c != nil && pt.ws != c {
+		return false
+	}
+	pt.ws = nil
+	pt.probedAt = time.Time{}
+	pt.probing = false
+	pt.wakeGet()
+	return true
+}
