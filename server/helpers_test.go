@@ -96,6 +96,8 @@ type tc struct {
 	nextID int64
 	sid    string
 	cerr   string // CONNECT_ERROR message
+
+	out func(pkt string) // sends a packet; nil: writeText on ws
 }
 
 type event struct {
@@ -260,7 +262,11 @@ func (c *tc) emit(name string, payload any, ack bool) int64 {
 	if ack {
 		pkt += strconv.FormatInt(id, 10)
 	}
-	c.writeText(pkt + string(b))
+	if c.out != nil {
+		c.out(pkt + string(b))
+	} else {
+		c.writeText(pkt + string(b))
+	}
 	return id
 }
 

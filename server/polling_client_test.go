@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +58,7 @@ func (ts *testServer) dialPolling(name string, auth any) *pc {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
+	c.tc.out = c.send
 	c.cond = sync.NewCond(&c.mu)
 	ts.t.Cleanup(func() {
 		cancel()
@@ -198,40 +198,6 @@ func (c *pc) send(pkt string) {
 	if resp.StatusCode != 200 && c.ctx.Err() == nil {
 		c.t.Errorf("%s: POST %.40q: %d", c.name, pkt, resp.StatusCode)
 	}
-}
-
-// emit sends an event; with ack it returns the ack id.
-func (c *pc) emit(name string, payload any, ack bool) int64 {
-	b, err := json.Marshal([]any{name, payload})
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	c.mu.Lock()
-	id := int64(-1)
-	if ack {
-		id = c.nextID
-		c.nextID++
-	}
-	c.mu.Unlock()
-	pkt := "42"
-	if ack {
-		pkt += strconv.FormatInt(id, 10)
-	}
-	c.send(pkt + string(b))
-	return id
-}
-
-// req sends a request with an ack id and returns the answer.
-func (c *pc) req(name string, payload any) shared.Response {
-	c.t.Helper()
-	id := c.emit(name, payload, true)
-	var raw json.RawMessage
-	c.waitFor(func() bool { var ok bool; raw, ok = c.acks[id]; return ok }, "ack of "+name)
-	var r shared.Response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		c.t.Fatalf("%s: ack %s: %v", c.name, raw, err)
-	}
-	return r
 }
 
 // upgrade switches to WebSocket as the stock client does: probe, pause
