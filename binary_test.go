@@ -58,7 +58,9 @@ type proc struct {
 // args, and waits until it listens.
 func startServer(t *testing.T, data string, args ...string) *proc {
 	t.Helper()
-	args = append([]string{"--data", data, "--log-format", "json", "serve", "--host", "127.0.0.1", "--port", "0", "--hash-cost", "4"}, args...)
+	// Every test client comes from 127.0.0.1: no per-address limit unless
+	// a test sets one (a later flag wins).
+	args = append([]string{"--data", data, "--log-format", "json", "serve", "--host", "127.0.0.1", "--port", "0", "--hash-cost", "4", "--max-conns-per-ip", "0"}, args...)
 	cmd := exec.Command(binary(t), args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -288,5 +290,22 @@ func TestSocketIOClientInterop(t *testing.T) {
 	}
 	if !strings.Contains(string(out), " passed, 0 failed") {
 		t.Fatal("no result line")
+	}
+}
+
+func TestMaxConnsPerIP(t *testing.T) {
+	p := startServer(t, t.TempDir(), "--max-conns-per-ip", "2")
+	url := "ws://" + p.addr + "/socket.io/?EIO=4&transport=websocket"
+	for range 2 {
+		ws, _, err := websocket.Dial(t.Context(), url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ws.CloseNow()
+		ws.Read(t.Context()) // the open packet: the session is registered
+	}
+	_, resp, err := websocket.Dial(t.Context(), url, nil)
+	if err == nil || resp == nil || resp.StatusCode != 429 {
+		t.Fatalf("third connection: %v %v", err, resp)
 	}
 }

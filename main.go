@@ -8,6 +8,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -115,6 +116,7 @@ type serveCmd struct {
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
+	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most connections open at once from one address (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials (scheme://host[:port], comma-separated)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
@@ -136,6 +138,8 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--send-buffer must be at least 4096 bytes")
 	case cmd.ReplayMax < 1:
 		return errors.New("--replay-max must be at least 1")
+	case cmd.MaxConnsPerIP < 0:
+		return errors.New("--max-conns-per-ip must be >= 0")
 	case cmd.MaxRooms < 1:
 		return errors.New("--max-rooms must be at least 1")
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
@@ -188,6 +192,7 @@ func (cmd *serveCmd) Run(e *env) error {
 		SendBuffer:      cmd.SendBuffer,
 		ReplayMax:       cmd.ReplayMax,
 		MaxRoomsPerUser: cmd.MaxRooms,
+		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {

@@ -39,6 +39,9 @@ type Config struct {
 	SendBuffer int
 	// ReplayMax caps the messages replayed on recovery. Zero means 1000.
 	ReplayMax int
+	// MaxConnsPerIP caps the sessions open at once from one address
+	// (HTTP 429 past it); negative turns the limit off. Zero means 256.
+	MaxConnsPerIP int
 	// MaxRoomsPerUser caps the rooms one user may own; every room change
 	// pushes the whole list to everyone, so it bounds what one user can
 	// make the server send. Zero means 100.
@@ -67,6 +70,7 @@ func (c *Config) setDefaults() {
 	def(&c.SendBuffer, 4<<20)
 	def(&c.ReplayMax, 1000)
 	def(&c.MaxRoomsPerUser, 100)
+	def(&c.MaxConnsPerIP, 256)
 	if c.MsgRate == 0 {
 		c.MsgRate = 20
 	}
@@ -143,12 +147,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.hub.setRoom(r.ID, r.Name, r.Owner, r.Members)
 	}
 	s.sio = sio.NewServer(sio.Config{
-		PingInterval:   cfg.PingInterval,
-		PingTimeout:    cfg.PingTimeout,
-		MaxPayload:     cfg.MaxPayload,
-		SendBuffer:     cfg.SendBuffer,
-		AllowedOrigins: cfg.AllowedOrigins,
-		Logger:         log,
+		PingInterval:       cfg.PingInterval,
+		PingTimeout:        cfg.PingTimeout,
+		MaxPayload:         cfg.MaxPayload,
+		SendBuffer:         cfg.SendBuffer,
+		AllowedOrigins:     cfg.AllowedOrigins,
+		MaxSessionsPerAddr: max(cfg.MaxConnsPerIP, 0),
+		Logger:             log,
 	}, s)
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/socket.io/", s.sio)

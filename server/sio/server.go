@@ -54,6 +54,9 @@ type Config struct {
 	// attachments reach the Handler in Event.Attachments. False (the chat,
 	// PROTOCOL.md §1) closes a connection that sends one.
 	AllowBinary bool
+	// MaxSessionsPerAddr caps the sessions open at once from one remote
+	// address; a handshake past it gets HTTP 429. Zero means no limit.
+	MaxSessionsPerAddr int
 	// Logger receives the server's logs. Nil discards them.
 	Logger *slog.Logger
 }
@@ -117,6 +120,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*Socket // by Engine.IO sid; guarded by mu
 	tombs    map[string]*Socket // polling sessions closed less than tombTTL ago; guarded by mu
+	perAddr  map[string]int     // open sessions by remote address; guarded by mu
 	closing  bool               // Shutdown called; guarded by mu
 	wg       sync.WaitGroup     // one per session goroutine pair
 
@@ -144,6 +148,7 @@ func newServer(cfg Config, eh engineHandler) *Server {
 		nsps:     make(map[string]bool),
 		sessions: make(map[string]*Socket),
 		tombs:    make(map[string]*Socket),
+		perAddr:  make(map[string]int),
 	}
 	for _, o := range cfg.AllowedOrigins {
 		u, err := url.Parse(strings.TrimSpace(o))
@@ -189,6 +194,7 @@ var (
 	errForbidden          = httpError{http.StatusForbidden, `{"code":4,"message":"Forbidden"}`}
 	errBadVersion         = httpError{http.StatusBadRequest, `{"code":5,"message":"Unsupported protocol version"}`}
 	errShuttingDown       = httpError{http.StatusServiceUnavailable, `{"code":3,"message":"Server shutting down"}`}
+	errTooManySessions    = httpError{http.StatusTooManyRequests, `{"code":4,"message":"Too many connections from this address"}`}
 )
 
 func (srv *Server) reject(w http.ResponseWriter, e httpError) {
@@ -264,9 +270,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	srv.mu.Lock()
 	closing := srv.closing
+	full := srv.cfg.MaxSessionsPerAddr > 0 && srv.perAddr[remoteHost(r)] >= srv.cfg.MaxSessionsPerAddr
 	srv.mu.Unlock()
 	if closing {
 		srv.reject(w, errShuttingDown)
+		return
+	}
+	if full {
+		srv.reject(w, errTooManySessions)
 		return
 	}
 	if transport == "polling" {
@@ -312,6 +323,7 @@ func (srv *Server) register(s *Socket) bool {
 		return false
 	}
 	srv.sessions[s.eid] = s
+	srv.perAddr[s.remote]++
 	srv.wg.Add(1)
 	srv.connections.Add(1)
 	srv.accepted.Add(1)
@@ -324,6 +336,9 @@ func (srv *Server) register(s *Socket) bool {
 func (srv *Server) unregister(s *Socket) {
 	srv.mu.Lock()
 	delete(srv.sessions, s.eid)
+	if srv.perAddr[s.remote]--; srv.perAddr[s.remote] <= 0 {
+		delete(srv.perAddr, s.remote)
+	}
 	if s.poll != nil {
 		srv.tombs[s.eid] = s
 		time.AfterFunc(tombTTL, func() {
