@@ -672,6 +672,9 @@ func (s *Socket) writeLoop() {
 // runReplay writes the frames of r until io.EOF.
 func (s *Socket) runReplay(r Replayer) error {
 	for !s.abort.Load() {
+		// Next may wait for the store: that is not the client being slow,
+		// so the write timeout does not run meanwhile.
+		s.idle()
 		frame, _, err := r.Next(s.ctx)
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -455,3 +455,34 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.b.String()
 }
+
+// slowReplayer waits d before each frame, like a replay reading a busy store.
+type slowReplayer struct {
+	sliceReplayer
+	d time.Duration
+}
+
+func (r *slowReplayer) Next(ctx context.Context) ([]byte, int64, error) {
+	time.Sleep(r.d)
+	return r.sliceReplayer.Next(ctx)
+}
+
+// A replay that waits for its store longer than WriteTimeout is not a slow
+// client: the session stays up and the frames arrive.
+func TestReplayWaitIsNotAWriteTimeout(t *testing.T) {
+	t.Parallel()
+	h := newTestHandler()
+	h.onConnected = func(s *Socket, nsp string) {
+		s.Send([]byte(`42["before"]`), 0) // arms the write timer
+		s.Replay(&slowReplayer{sliceReplayer{frames: []string{`42["r1"]`, `42["r2"]`}}, 250 * time.Millisecond}, 0)
+	}
+	srv, ts := newTestServer(t, Config{WriteTimeout: 100 * time.Millisecond}, h)
+	c := dial(t, ts)
+	c.connect("/", "")
+	c.expect(`42["before"]`)
+	c.expect(`42["r1"]`)
+	c.expect(`42["r2"]`)
+	if n := srv.Stats().WriteTimeouts; n != 0 {
+		t.Fatalf("write timeouts: %d", n)
+	}
+}
