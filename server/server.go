@@ -223,15 +223,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	// The transport first: new handshakes get 503, sockets are told the
 	// server is going away, and a polling client between two polls can
-	// still come back to collect that. Then stop accepting and close what
-	// http.Server tracks (hijacked WebSockets it does not).
+	// still come back to collect that. Then http.Server stops accepting
+	// and closes what it tracks (hijacked WebSockets it does not).
 	err := s.sio.Shutdown(sctx)
 	hs.SetKeepAlivesEnabled(false)
-	ln.Close()
 	if herr := hs.Shutdown(sctx); err == nil {
 		err = herr
 	}
-	if errors.Is(err, http.ErrServerClosed) {
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		err = nil
 	}
 	return err
