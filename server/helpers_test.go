@@ -158,65 +158,72 @@ func (ts *testServer) dialRaw(name string) *tc {
 }
 
 func (c *tc) readLoop() {
-	defer func() {
-		c.mu.Lock()
-		c.closed = true
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	}()
+	defer c.setClosed()
 	for {
 		_, b, err := c.ws.Read(c.ctx)
 		if err != nil {
 			return
 		}
-		s := string(b)
 		switch {
-		case s == "2":
+		case string(b) == "2":
 			c.writeText("3")
-			continue
-		case strings.HasPrefix(s, "4"):
-		default:
-			continue
-		}
-		p, err := shared.DecodePacket(b[1:])
-		if err != nil {
-			c.t.Errorf("%s: bad packet from server %q: %v", c.name, s, err)
-			return
-		}
-		c.mu.Lock()
-		switch p.Type {
-		case shared.PacketConnect:
-			var r struct{ SID string }
-			json.Unmarshal(p.Data, &r)
-			c.sid = r.SID
-		case shared.PacketConnectError:
-			var r struct{ Message string }
-			json.Unmarshal(p.Data, &r)
-			c.cerr = r.Message
-		case shared.PacketEvent:
-			name, args, err := shared.EventArgs(p.Data)
-			if err != nil {
-				c.t.Errorf("%s: bad event %q", c.name, s)
+		case len(b) > 0 && b[0] == '4':
+			if !c.deliver(b) {
+				return
 			}
-			var arg json.RawMessage
-			if len(args) > 0 {
-				arg = args[0]
-			}
-			c.events = append(c.events, event{name, arg})
-		case shared.PacketAck:
-			var args []json.RawMessage
-			json.Unmarshal(p.Data, &args)
-			if len(args) > 0 {
-				c.acks[p.ID] = args[0]
-			} else {
-				c.acks[p.ID] = json.RawMessage("null")
-			}
-		case shared.PacketDisconnect:
-			c.events = append(c.events, event{name: "#disconnect"})
 		}
-		c.cond.Broadcast()
-		c.mu.Unlock()
 	}
+}
+
+func (c *tc) setClosed() {
+	c.mu.Lock()
+	c.closed = true
+	c.cond.Broadcast()
+	c.mu.Unlock()
+}
+
+// deliver records one Engine.IO message packet (`4…`); false means the
+// server sent something that is not valid Socket.IO.
+func (c *tc) deliver(b []byte) bool {
+	p, err := shared.DecodePacket(b[1:])
+	if err != nil {
+		c.t.Errorf("%s: bad packet from server %q: %v", c.name, b, err)
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	defer c.cond.Broadcast()
+	switch p.Type {
+	case shared.PacketConnect:
+		var r struct{ SID string }
+		json.Unmarshal(p.Data, &r)
+		c.sid = r.SID
+	case shared.PacketConnectError:
+		var r struct{ Message string }
+		json.Unmarshal(p.Data, &r)
+		c.cerr = r.Message
+	case shared.PacketEvent:
+		name, args, err := shared.EventArgs(p.Data)
+		if err != nil {
+			c.t.Errorf("%s: bad event %q", c.name, b)
+		}
+		var arg json.RawMessage
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		c.events = append(c.events, event{name, arg})
+	case shared.PacketAck:
+		var args []json.RawMessage
+		json.Unmarshal(p.Data, &args)
+		if len(args) > 0 {
+			c.acks[p.ID] = args[0]
+		} else {
+			c.acks[p.ID] = json.RawMessage("null")
+		}
+	case shared.PacketDisconnect:
+		c.events = append(c.events, event{name: "#disconnect"})
+	}
+	return true
 }
 
 func (c *tc) writeText(s string) {

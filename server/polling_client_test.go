@@ -129,55 +129,6 @@ func (c *pc) pollLoop() {
 	}
 }
 
-func (c *pc) setClosed() {
-	c.mu.Lock()
-	c.closed = true
-	c.cond.Broadcast()
-	c.mu.Unlock()
-}
-
-// deliver records one Engine.IO message packet as tc.readLoop does.
-func (c *pc) deliver(b []byte) {
-	p, err := shared.DecodePacket(b[1:])
-	if err != nil {
-		c.t.Errorf("%s: bad packet from server %q: %v", c.name, b, err)
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	defer c.cond.Broadcast()
-	switch p.Type {
-	case shared.PacketConnect:
-		var r struct{ SID string }
-		json.Unmarshal(p.Data, &r)
-		c.sid = r.SID
-	case shared.PacketConnectError:
-		var r struct{ Message string }
-		json.Unmarshal(p.Data, &r)
-		c.cerr = r.Message
-	case shared.PacketEvent:
-		name, args, err := shared.EventArgs(p.Data)
-		if err != nil {
-			c.t.Errorf("%s: bad event %q", c.name, b)
-		}
-		var arg json.RawMessage
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		c.events = append(c.events, event{name, arg})
-	case shared.PacketAck:
-		var args []json.RawMessage
-		json.Unmarshal(p.Data, &args)
-		if len(args) > 0 {
-			c.acks[p.ID] = args[0]
-		} else {
-			c.acks[p.ID] = json.RawMessage("null")
-		}
-	case shared.PacketDisconnect:
-		c.events = append(c.events, event{name: "#disconnect"})
-	}
-}
-
 // send writes one Engine.IO packet: a POST, or a WebSocket frame after
 // the upgrade.
 func (c *pc) send(pkt string) {
