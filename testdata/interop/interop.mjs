@@ -4,6 +4,7 @@
 // Prints one line per check and "N passed, N failed"; exits 1 on failure.
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
+import { next, collect, until, run } from "./lib.mjs";
 
 const url = process.argv[2];
 if (!url) {
@@ -18,35 +19,6 @@ function connect(auth) {
   s.lastSeq = "0"; // the newest seq this socket has seen: the offset to resume from
   s.on("message", (m) => { s.lastSeq = m.seq; });
   return s;
-}
-
-// next resolves with the next event `name` on s (rejects after 5 s).
-function next(s, name, pred = () => true) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { s.off(name, on); reject(new Error(`timeout waiting for ${name}`)); }, 5000);
-    function on(arg) {
-      if (!pred(arg)) return;
-      clearTimeout(t);
-      s.off(name, on);
-      resolve(arg);
-    }
-    s.on(name, on);
-  });
-}
-
-// collect records every event `name` on s from now on.
-function collect(s, name) {
-  const got = [];
-  s.on(name, (arg) => got.push(arg));
-  return got;
-}
-
-async function until(cond, what) {
-  for (let i = 0; i < 500; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timeout: ${what}`);
 }
 
 async function login(id) {
@@ -177,17 +149,4 @@ check("malformed offset is refused", async () => {
   assert.equal(err.message, "invalid offset");
 });
 
-let passed = 0, failed = 0;
-for (const { name, fn } of checks) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack || e}`);
-  }
-}
-for (const s of sockets) s.disconnect();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run(checks, sockets);

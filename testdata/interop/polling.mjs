@@ -10,6 +10,7 @@
 // exits 1 on failure.
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";
+import { next, collect, until, run } from "./lib.mjs";
 
 const [url, mode] = process.argv.slice(2);
 const modes = {
@@ -31,35 +32,6 @@ function connect(auth) {
   s.lastSeq = "0"; // the newest seq this socket has seen: the offset to resume from
   s.on("message", (m) => { if (BigInt(m.seq) > BigInt(s.lastSeq)) s.lastSeq = m.seq; });
   return s;
-}
-
-// next resolves with the next event `name` on s (rejects after ms).
-function next(s, name, pred = () => true, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => { s.off(name, on); reject(new Error(`timeout waiting for ${name}`)); }, ms);
-    function on(arg) {
-      if (!pred(arg)) return;
-      clearTimeout(t);
-      s.off(name, on);
-      resolve(arg);
-    }
-    s.on(name, on);
-  });
-}
-
-// collect records every event `name` on s from now on.
-function collect(s, name) {
-  const got = [];
-  s.on(name, (arg) => got.push(arg));
-  return got;
-}
-
-async function until(cond, what, ms = 5000) {
-  for (let i = 0; i < ms / 10; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timeout: ${what}`);
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -212,17 +184,4 @@ check("burst of 1,000 messages while sockets connect (and upgrade): all delivere
   if (upgrades) console.log(`     (sender: upgraded after ${senderUpgradedAt} acks)`);
 });
 
-let passed = 0, failed = 0;
-for (const { name, fn } of checks) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e.stack || e}`);
-  }
-}
-for (const s of sockets) s.disconnect();
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await run(checks, sockets);
