@@ -426,6 +426,8 @@ func TestNormalCloseLogsAtDebugOnly(t *testing.T) {
 	_ = c.c.Close(websocket.StatusNormalClosure, "")
 	h.waitDisconnect(t)
 	eventually(t, "the session to end", func() bool { return srv.Stats().Connections == 0 })
+	// The closing line is logged after the session leaves the table.
+	eventually(t, "the close to be logged", func() bool { return strings.Contains(logs.String(), "sio: session closed") })
 	out := logs.String()
 	if strings.Contains(out, "level=WARN") || strings.Contains(out, "level=ERROR") {
 		t.Fatalf("normal close logged above Debug:\n%s", out)
