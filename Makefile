@@ -39,7 +39,7 @@ vet:
 	GOOS=js GOARCH=wasm $(GO) vet ./shared/... ./app/...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-# Each fuzz target of shared/ and server/ runs for FUZZTIME (go test allows
+# Each fuzz target of shared/, server/ and server/sio/ runs for FUZZTIME (go test allows
 # one target per run); fuzz-ci below does the same for a few seconds each.
 fuzz:
 	@$(MAKE) --no-print-directory fuzz-ci FUZZTIME_CI=$(FUZZTIME)
@@ -67,10 +67,10 @@ soak: build
 	CHATAPP_SOAK=1 $(GO) test -count=1 -timeout 30m -v \
 		-run '^(TestFloodRateLimited|TestFloodUnlimited)$$' ./server/
 
-# Every fuzz target of shared/ and server/ for FUZZTIME_CI each (CI).
+# Every fuzz target of shared/, server/ and server/sio/ for FUZZTIME_CI each (CI).
 FUZZTIME_CI ?= 3s
 fuzz-ci:
-	@for pkg in ./shared/ ./server/; do \
+	@for pkg in ./shared/ ./server/ ./server/sio/; do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep ^Fuzz); do \
 			echo "== $$pkg $$t"; \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME_CI) $$pkg || exit 1; \

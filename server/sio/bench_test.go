@@ -6,17 +6,16 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/coder/websocket"
-
 	"chatapp/shared"
 )
 
 // discardTransport accepts every frame at once.
 type discardTransport struct{}
 
-func (discardTransport) write(bool, []byte) error           { return nil }
-func (discardTransport) close(websocket.StatusCode, string) {}
-func (discardTransport) closeNow()                          {}
+func (discardTransport) write(bool, []byte) error { return nil }
+func (discardTransport) flush() error             { return nil }
+func (discardTransport) close(statusCode, string) {}
+func (discardTransport) closeNow()                {}
 
 // newBenchSockets returns n sockets whose writers discard, with outboxes
 // warmed up to their working size.

@@ -1,5 +1,6 @@
 // Package sio is the server side of Socket.IO v5 over Engine.IO v4
-// (../shared/SOCKETIO.md in the design docs) on github.com/coder/websocket.
+// (../shared/SOCKETIO.md in the design docs), on its own server side of
+// RFC 6455 (ws.go).
 // It knows nothing about the chat: a Handler receives namespace connects,
 // events and disconnects, and sends through a Socket.
 //
@@ -11,7 +12,11 @@
 //
 // # Transports
 //
-// A WebSocket session writes one packet per frame. A polling session
+// A WebSocket session writes one packet per frame; the writer queues the
+// frames of a batch and writes them with one syscall (write coalescing).
+// ws.go is the WebSocket server side: no extensions, text must be UTF-8
+// (else close 1007), messages over Config.MaxPayload close with 1009. The
+// Go clients in this repo use github.com/coder/websocket. A polling session
 // (polling.go) buffers frames for the one GET that may be pending, which
 // takes them all, joined by the record separator; a POST's packets are
 // handled in order before it is answered. The upgrade (upgrade.go) probes
@@ -42,5 +47,5 @@
 // Frames passed to Send are shared, never modified, and may be queued on
 // many sockets: encode once, fan out.
 //
-// Only the standard library and coder/websocket are imported.
+// Only the standard library is imported.
 package sio

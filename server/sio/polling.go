@@ -12,8 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"chatapp/shared"
 )
 
@@ -67,23 +65,23 @@ type pollTransport struct {
 
 	// direct is the WebSocket after the upgrade, once the buffered frames
 	// are written. Writer goroutine only.
-	direct *websocket.Conn
+	direct *wsConn
 
 	mu       sync.Mutex
 	cond     sync.Cond     // on mu: the writer waits for room, or for a GET to collect the close
 	notify   chan struct{} // cap 1: wakes the pending GET
 	buf      []pollFrame   // frames not yet collected by a GET, in order
 	bufBytes int
-	ready    int             // buf[:ready] may be collected: the writer flushed them
-	getting  bool            // a GET is being served
-	posting  bool            // a POST is being served
-	closing  bool            // a graceful close is queued in buf (ends with `1`)
-	closed   bool            // nothing more is delivered
-	owe      []byte          // what the next GET gets once closed (`1` or `6`), at most once
-	probing  bool            // a WebSocket holds the probe slot (from before Accept on)
-	ws       *websocket.Conn // the probing or upgraded WebSocket
-	probedAt time.Time       // when `3probe` was sent; zero if not probing
-	upgraded bool            // `5` arrived: the WebSocket carries the session
+	ready    int       // buf[:ready] may be collected: the writer flushed them
+	getting  bool      // a GET is being served
+	posting  bool      // a POST is being served
+	closing  bool      // a graceful close is queued in buf (ends with `1`)
+	closed   bool      // nothing more is delivered
+	owe      []byte    // what the next GET gets once closed (`1` or `6`), at most once
+	probing  bool      // a WebSocket holds the probe slot (from before Accept on)
+	ws       *wsConn   // the probing or upgraded WebSocket
+	probedAt time.Time // when `3probe` was sent; zero if not probing
+	upgraded bool      // `5` arrived: the WebSocket carries the session
 }
 
 func newPollTransport(s *Socket) *pollTransport {
@@ -154,7 +152,7 @@ func (pt *pollTransport) writeLeft(left []pollFrame) error {
 // end of each batch.
 func (pt *pollTransport) flush() error {
 	if pt.direct != nil {
-		return nil
+		return pt.direct.flush()
 	}
 	pt.mu.Lock()
 	if pt.upgraded {
@@ -165,7 +163,7 @@ func (pt *pollTransport) flush() error {
 				return err
 			}
 		}
-		return nil
+		return pt.direct.flush()
 	}
 	if len(pt.buf) > pt.ready {
 		pt.ready = len(pt.buf)
@@ -182,7 +180,7 @@ func (pt *pollTransport) flush() error {
 // (at most pingInterval + pingTimeout, after which the client is gone
 // anyway; shutdownGrace on Shutdown). Any other code drops the session at
 // once.
-func (pt *pollTransport) close(code websocket.StatusCode, reason string) {
+func (pt *pollTransport) close(code statusCode, reason string) {
 	pt.mu.Lock()
 	if pt.upgraded {
 		var left []pollFrame
@@ -196,7 +194,7 @@ func (pt *pollTransport) close(code websocket.StatusCode, reason string) {
 		}
 		return
 	}
-	if pt.closed || code != websocket.StatusNormalClosure && code != websocket.StatusGoingAway {
+	if pt.closed || code != statusNormalClosure && code != statusGoingAway {
 		pt.mu.Unlock()
 		pt.closeNow()
 		return
@@ -209,7 +207,7 @@ func (pt *pollTransport) close(code websocket.StatusCode, reason string) {
 	pt.wakeGet()
 	cfg := &pt.s.srv.cfg
 	wait := cfg.PingInterval + cfg.PingTimeout
-	if code == websocket.StatusGoingAway {
+	if code == statusGoingAway {
 		wait = min(wait, shutdownGrace) // a live client polls again within a round trip
 	}
 	grace := time.AfterFunc(wait, func() {
@@ -224,7 +222,7 @@ func (pt *pollTransport) close(code websocket.StatusCode, reason string) {
 	pt.mu.Unlock()
 	grace.Stop()
 	if probe != nil {
-		_ = probe.CloseNow()
+		probe.closeNow()
 	}
 }
 
@@ -236,7 +234,7 @@ func (pt *pollTransport) closeNow() {
 	ws := pt.ws
 	pt.mu.Unlock()
 	if ws != nil {
-		_ = ws.CloseNow()
+		ws.closeNow()
 	}
 }
 
@@ -569,7 +567,7 @@ func (s *Socket) dispatchPayload(frames []pollFrame) (err error) {
 			err = s.srv.eh.binary(s, f.b)
 		case f.b[0] == shared.EIOClose:
 			s.poll.clientClose()
-			s.end(websocket.StatusNormalClosure, "client close", false)
+			s.end(statusNormalClosure, "client close", false)
 			return errClientClose
 		default:
 			err = s.onText(f.b)

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // Config configures a Server. Every field has a usable zero value.
@@ -206,11 +204,6 @@ func (srv *Server) reject(w http.ResponseWriter, e httpError) {
 	_, _ = w.Write([]byte(e.body))
 }
 
-// acceptOptions skips coder/websocket's own Origin check: ServeHTTP has
-// already applied Config.AllowedOrigins (with the scheme, which
-// OriginPatterns ignores).
-var acceptOptions = &websocket.AcceptOptions{InsecureSkipVerify: true}
-
 // ServeHTTP validates the Engine.IO query (SOCKETIO.md §2.8, in Node's
 // order) and the Origin, then serves the request: a polling handshake,
 // GET or POST, a WebSocket (for a new session, or the upgrade of a polling
@@ -285,16 +278,15 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c, err := websocket.Accept(w, r, acceptOptions)
-	if err != nil { // Accept has answered the request
+	c, err := acceptWS(w, r, srv.cfg.MaxPayload)
+	if err != nil { // acceptWS has answered the request
 		srv.rejected.Add(1)
 		srv.log.Debug("sio: websocket accept", "remote", remoteHost(r), "err", err)
 		return
 	}
-	c.SetReadLimit(int64(srv.cfg.MaxPayload))
 	s := newSocket(srv, wsTransport{c}, r)
 	if !srv.register(s) {
-		_ = c.Close(websocket.StatusGoingAway, "")
+		c.reject(statusGoingAway, "")
 		return
 	}
 	defer srv.wg.Done()

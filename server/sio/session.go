@@ -11,9 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
-
-	"github.com/coder/websocket"
 
 	"chatapp/shared"
 )
@@ -38,26 +35,20 @@ type engineHandler interface {
 // the WebSocket on upgrade). write and close are called by the writer
 // goroutine only; closeNow by anyone.
 type transport interface {
-	write(binary bool, b []byte) error // one frame; blocks
-	close(code websocket.StatusCode, reason string)
+	write(binary bool, b []byte) error // one frame; may buffer it until flush
+	flush() error                      // end of a batch: write what is buffered
+	close(code statusCode, reason string)
 	closeNow()
 }
 
-type wsTransport struct{ c *websocket.Conn }
+// wsTransport writes to a WebSocket. The writer's writeTimer bounds its
+// writes: it closes the connection, which fails a blocked write.
+type wsTransport struct{ c *wsConn }
 
-func (t wsTransport) write(binary bool, b []byte) error {
-	typ := websocket.MessageText
-	if binary {
-		typ = websocket.MessageBinary
-	}
-	// No ctx deadline: coder/websocket closes the connection when a write
-	// ctx ends, and a per-write ctx allocates. The writer's writeTimer
-	// bounds the write instead.
-	return t.c.Write(context.Background(), typ, b)
-}
-
-func (t wsTransport) close(code websocket.StatusCode, reason string) { _ = t.c.Close(code, reason) }
-func (t wsTransport) closeNow()                                      { _ = t.c.CloseNow() }
+func (t wsTransport) write(binary bool, b []byte) error    { return t.c.queue(binary, b) }
+func (t wsTransport) flush() error                         { return t.c.flush() }
+func (t wsTransport) close(code statusCode, reason string) { t.c.close(code, reason) }
+func (t wsTransport) closeNow()                            { t.c.closeNow() }
 
 // Replayer produces the frames of a replay (see Socket.Replay).
 type Replayer interface {
@@ -123,7 +114,7 @@ type Socket struct {
 	queued      int        // bytes in queue plus the writer's unfinished batch
 	closing     bool       // the session is ending; nothing more is queued
 	flush       bool       // write the queue before closing
-	closeCode   websocket.StatusCode
+	closeCode   statusCode
 	closeReason string
 	waitingPong bool
 	joined      bool      // a namespace was ever joined (connect timeout)
@@ -258,7 +249,7 @@ func (s *Socket) Close(reason string) {
 	if reason == "" {
 		reason = "server close"
 	}
-	s.end(websocket.StatusNormalClosure, reason, false)
+	s.end(statusNormalClosure, reason, false)
 }
 
 func (s *Socket) signal() {
@@ -271,13 +262,13 @@ func (s *Socket) signal() {
 // end starts ending the session and reports whether this call did so.
 // code 0 closes the connection without a close handshake. With flush, the
 // writer writes what is queued first; otherwise the queue is dropped.
-func (s *Socket) end(code websocket.StatusCode, reason string, flush bool) bool {
+func (s *Socket) end(code statusCode, reason string, flush bool) bool {
 	return s.endWith(nil, code, reason, flush)
 }
 
 // endWith is end that first queues DISCONNECT (41) for each joined namespace
 // for which kick returns true.
-func (s *Socket) endWith(kick func(nsp string) bool, code websocket.StatusCode, reason string, flush bool) bool {
+func (s *Socket) endWith(kick func(nsp string) bool, code statusCode, reason string, flush bool) bool {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -313,11 +304,11 @@ func (s *Socket) reason() string {
 
 // shutdown sends 41 for every joined namespace, then closes with 1001.
 func (s *Socket) shutdown() {
-	s.endWith(func(string) bool { return true }, websocket.StatusGoingAway, "server shutting down", true)
+	s.endWith(func(string) bool { return true }, statusGoingAway, "server shutting down", true)
 }
 
 func (s *Socket) slowConsumer() {
-	if s.end(websocket.StatusPolicyViolation, "slow consumer", false) {
+	if s.end(statusPolicyViolation, "slow consumer", false) {
 		s.srv.slowKicks.Add(1)
 		s.log.Warn("sio: slow consumer, closing", "send_buffer", s.srv.cfg.SendBuffer)
 	}
@@ -411,7 +402,7 @@ func (s *Socket) drop(reason string) {
 
 // protocolError ends the session at once for invalid client input.
 func (s *Socket) protocolError(reason string, err error) {
-	if s.end(websocket.StatusProtocolError, reason, false) {
+	if s.end(statusProtocolError, reason, false) {
 		s.srv.protocolErrors.Add(1)
 		s.log.Warn("sio: protocol error, closing", "err", err)
 	}
@@ -421,11 +412,11 @@ func (s *Socket) protocolError(reason string, err error) {
 // panicked logs a recovered Handler panic and ends the session.
 func (s *Socket) panicked(p any) {
 	s.log.Error("sio: panic in session", "err", p, "stack", string(debug.Stack()))
-	s.end(websocket.StatusInternalError, "server error", false)
+	s.end(statusInternalError, "server error", false)
 }
 
 // run runs the session on the HTTP handler goroutine until it ends.
-func (s *Socket) run(c *websocket.Conn) {
+func (s *Socket) run(c *wsConn) {
 	cfg := &s.srv.cfg
 	open := shared.AppendEngineOpen(make([]byte, 0, 128), shared.EngineOpen{
 		SID:          s.eid,
@@ -446,39 +437,52 @@ func (s *Socket) run(c *websocket.Conn) {
 // serve is the read loop of a WebSocket. It returns the error that ended
 // it. locked (an upgraded polling session) dispatches each frame under
 // readMu.
-func (s *Socket) serve(c *websocket.Conn, locked bool) (err error) {
+func (s *Socket) serve(c *wsConn, locked bool) error {
+	for {
+		binary, b, err := c.read()
+		if err != nil {
+			var we *wsError
+			if errors.As(err, &we) { // read has sent the close frame
+				s.srv.protocolErrors.Add(1)
+				s.log.Warn("sio: websocket protocol error, closing", "err", err, "max_payload", s.srv.cfg.MaxPayload)
+				s.end(0, we.msg, false)
+			}
+			return err
+		}
+		if s.ctx.Err() != nil {
+			continue // ending: read on until the close handshake is done
+		}
+		if err := s.dispatchSafe(binary, b, locked); err != nil {
+			if err != errClientClose && err != errPanic {
+				s.srv.protocolErrors.Add(1)
+				s.log.Warn("sio: protocol error, closing", "err", err)
+				s.end(statusProtocolError, "parse error", false)
+			}
+			// The writer sends a close frame: read on until the peer
+			// answers it (or the writer gives up), so that closing the
+			// connection cannot reset it before the peer has read ours.
+			for {
+				if _, _, rerr := c.read(); rerr != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+// dispatchSafe dispatches one message; a Handler panic ends the session
+// (1011) and returns errPanic.
+func (s *Socket) dispatchSafe(binary bool, b []byte, locked bool) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.panicked(p)
 			err = errPanic
 		}
 	}()
-	for {
-		typ, b, err := c.Read(context.Background())
-		if err != nil {
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				s.srv.protocolErrors.Add(1)
-				s.log.Warn("sio: message too big, closing", "max_payload", s.srv.cfg.MaxPayload)
-				s.end(0, "message too big", false) // coder/websocket has sent 1009
-			}
-			return err
-		}
-		if locked {
-			err = s.dispatchLocked(typ, b)
-		} else if s.ctx.Err() != nil {
-			continue // ending: read on until the close handshake is done
-		} else {
-			err = s.dispatch(typ, b)
-		}
-		if err != nil {
-			if err != errClientClose {
-				s.srv.protocolErrors.Add(1)
-				s.log.Warn("sio: protocol error, closing", "err", err)
-				s.end(websocket.StatusProtocolError, "parse error", false)
-			}
-			return err
-		}
+	if locked {
+		return s.dispatchLocked(binary, b)
 	}
+	return s.dispatch(binary, b)
 }
 
 // Protocol errors. Their text goes to the log, never to the client.
@@ -496,20 +500,20 @@ var (
 	errClientConnectError = errors.New("sio: CONNECT_ERROR from client")
 )
 
-func (s *Socket) dispatch(typ websocket.MessageType, b []byte) error {
-	if typ == websocket.MessageBinary {
+func (s *Socket) dispatch(binary bool, b []byte) error {
+	if binary {
 		return s.srv.eh.binary(s, b)
 	}
 	return s.onText(b)
 }
 
-func (s *Socket) dispatchLocked(typ websocket.MessageType, b []byte) error {
+func (s *Socket) dispatchLocked(binary bool, b []byte) error {
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
 	if s.ctx.Err() != nil {
 		return nil // ending: read on until the close handshake is done
 	}
-	return s.dispatch(typ, b)
+	return s.dispatch(binary, b)
 }
 
 // onText dispatches a text frame by its Engine.IO packet type.
@@ -524,7 +528,7 @@ func (s *Socket) onText(b []byte) error {
 		s.onPong()
 		return nil
 	case shared.EIOClose:
-		s.end(websocket.StatusNormalClosure, "client close", false)
+		s.end(statusNormalClosure, "client close", false)
 		return errClientClose
 	case shared.EIOPing:
 		return errHeartbeat
@@ -567,8 +571,8 @@ func (s *Socket) stopTimers() {
 
 // normalClose reports whether err is an ordinary end of a connection.
 func normalClose(err error) bool {
-	switch websocket.CloseStatus(err) {
-	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+	switch closeStatus(err) {
+	case statusNormalClosure, statusGoingAway, statusNoStatusRcvd:
 		return true
 	}
 	return errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) ||
@@ -589,7 +593,7 @@ func (s *Socket) writeLoop() {
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("sio: panic in writer", "err", p, "stack", string(debug.Stack()))
-			s.end(websocket.StatusInternalError, "server error", false)
+			s.end(statusInternalError, "server error", false)
 			s.tr.closeNow()
 		}
 	}()
@@ -617,8 +621,8 @@ func (s *Socket) writeLoop() {
 				}
 			}
 			if len(batch) == 0 {
-				if s.poll != nil && !closing {
-					if err := s.poll.flush(); err != nil {
+				if !closing {
+					if err := s.flushTransport(); err != nil {
 						s.writeFailed(err)
 						return
 					}
@@ -659,8 +663,8 @@ func (s *Socket) writeLoop() {
 			if cap(batch) > maxIdleBatch {
 				batch = nil // a burst is over: do not keep its buffer
 			}
-			if s.poll != nil && !closing { // hand the batch to the pending GET
-				if err := s.poll.flush(); err != nil {
+			if !closing { // write the batch, or hand it to the pending GET
+				if err := s.flushTransport(); err != nil {
 					s.writeFailed(err)
 					return
 				}
@@ -682,7 +686,7 @@ func (s *Socket) runReplay(r Replayer) error {
 		if err != nil {
 			if s.ctx.Err() == nil {
 				s.log.Warn("sio: replay failed, closing", "err", err)
-				s.end(websocket.StatusInternalError, "replay failed", false)
+				s.end(statusInternalError, "replay failed", false)
 			}
 			return nil
 		}
@@ -702,13 +706,24 @@ func (s *Socket) runReplay(r Replayer) error {
 // operation per frame, it moves writeDeadline on; the timer, armed once
 // per busy period, fires only to check it.
 func (s *Socket) write(binary bool, b []byte) error {
+	s.armWriteTimeout()
+	return s.tr.write(binary, b)
+}
+
+// flushTransport ends a batch within WriteTimeout: the WebSocket writes
+// what it has buffered; polling hands it to the pending GET.
+func (s *Socket) flushTransport() error {
+	s.armWriteTimeout()
+	return s.tr.flush()
+}
+
+func (s *Socket) armWriteTimeout() {
 	wt := s.srv.cfg.WriteTimeout
 	s.writeDeadline.Store(int64(time.Since(s.start) + wt))
 	if !s.timerArmed {
 		s.timerArmed = true
 		s.writeTimer.Reset(wt)
 	}
-	return s.tr.write(binary, b)
 }
 
 // idle disarms the write timeout when the outbox is empty.
@@ -727,17 +742,10 @@ func (s *Socket) writeFailed(err error) {
 	s.tr.closeNow()
 }
 
-func (s *Socket) closeTransport(code websocket.StatusCode, reason string) {
+func (s *Socket) closeTransport(code statusCode, reason string) {
 	if code == 0 {
 		s.tr.closeNow()
 		return
-	}
-	if len(reason) > 123 { // the limit of a close frame, cut on a rune boundary
-		n := 123
-		for n > 0 && !utf8.RuneStart(reason[n]) {
-			n--
-		}
-		reason = reason[:n]
 	}
 	s.tr.close(code, reason)
 }

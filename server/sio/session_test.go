@@ -189,7 +189,7 @@ func TestBadInputClosesOnlyThatSocket(t *testing.T) {
 		{"connect_error from client", true, []frame{text(`44{"message":"x"}`)}, websocket.StatusProtocolError},
 		{"disconnect with payload", true, []frame{text("41{}")}, websocket.StatusProtocolError},
 		{"over maxPayload", true, []frame{text(`42["echo","` + strings.Repeat("x", 1000) + `"]`)}, websocket.StatusMessageTooBig},
-		{"invalid utf-8", true, []frame{text("42[\"\xff\"]")}, websocket.StatusProtocolError},
+		{"invalid utf-8", true, []frame{text("42[\"\xff\"]")}, websocket.StatusInvalidFramePayloadData},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

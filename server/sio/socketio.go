@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"chatapp/shared"
 )
 
@@ -64,7 +62,7 @@ func (l *sioLayer) opened(s *Socket) {
 		s.mu.Lock()
 		joined := s.joined
 		s.mu.Unlock()
-		if !joined && s.end(websocket.StatusPolicyViolation, "connect timeout", false) {
+		if !joined && s.end(statusPolicyViolation, "connect timeout", false) {
 			l.srv.connectTimeouts.Add(1)
 			s.log.Debug("sio: connect timeout")
 		}
@@ -212,7 +210,7 @@ func (s *Socket) Disconnect(nsp string) {
 	if nsp == "" {
 		nsp = "/"
 	}
-	s.endWith(func(n string) bool { return n == nsp }, websocket.StatusNormalClosure, "server namespace disconnect", true)
+	s.endWith(func(n string) bool { return n == nsp }, statusNormalClosure, "server namespace disconnect", true)
 }
 
 // Emit sends the event name with args on nsp. Args are encoded as JSON

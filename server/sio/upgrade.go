@@ -1,10 +1,9 @@
 package sio
 
 import (
+	"context"
 	"net/http"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // The upgrade from polling to WebSocket (SOCKETIO.md §2.7). Per session:
@@ -21,34 +20,33 @@ import (
 func (srv *Server) serveWebSocketSID(w http.ResponseWriter, r *http.Request, s *Socket) {
 	pt := s.poll
 	if pt == nil || !pt.reserveProbe() {
-		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
-			_ = c.Close(websocket.StatusPolicyViolation, "session already open")
+		if c, err := acceptWS(w, r, srv.cfg.MaxPayload); err == nil {
+			c.reject(statusPolicyViolation, "session already open")
 		}
 		return
 	}
 	if !srv.addGoroutine() {
 		pt.releaseProbe(nil)
-		if c, err := websocket.Accept(w, r, acceptOptions); err == nil {
-			_ = c.Close(websocket.StatusGoingAway, "")
+		if c, err := acceptWS(w, r, srv.cfg.MaxPayload); err == nil {
+			c.reject(statusGoingAway, "")
 		}
 		return
 	}
 	defer srv.wg.Done()
-	c, err := websocket.Accept(w, r, acceptOptions)
-	if err != nil { // Accept has answered the request
+	c, err := acceptWS(w, r, srv.cfg.MaxPayload)
+	if err != nil { // acceptWS has answered the request
 		pt.releaseProbe(nil)
 		srv.rejected.Add(1)
 		s.log.Debug("sio: websocket accept", "err", err)
 		return
 	}
-	c.SetReadLimit(int64(srv.cfg.MaxPayload))
 	if !pt.attach(c) {
-		_ = c.CloseNow()
+		c.closeNow()
 		return
 	}
 	if !s.probe(c) {
 		pt.releaseProbe(c)
-		_ = c.CloseNow()
+		c.closeNow()
 		return
 	}
 	srv.upgrades.Add(1)
@@ -76,24 +74,28 @@ func (srv *Server) addGoroutine() bool {
 
 // probe runs the probe on c until the upgrade completes (true), or until
 // it fails or Config.UpgradeTimeout passes (false).
-func (s *Socket) probe(c *websocket.Conn) bool {
+func (s *Socket) probe(c *wsConn) bool {
 	// The timeout frees the probe slot before it closes c, so that a
 	// client that sees the close may probe again at once.
 	timeout := time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() {
 		if s.poll.releaseProbe(c) {
-			_ = c.CloseNow()
+			c.closeNow()
 		}
 	})
 	defer timeout.Stop()
-	ctx := s.ctx // the end of the session closes c
+	stop := context.AfterFunc(s.ctx, c.closeNow) // the end of the session closes c
+	defer stop()
+	if c.flush() != nil { // the 101
+		return false
+	}
 	for {
-		typ, b, err := c.Read(ctx)
-		if err != nil || typ != websocket.MessageText {
+		binary, b, err := c.read()
+		if err != nil || binary {
 			return false
 		}
 		switch string(b) {
 		case "2probe":
-			if err := c.Write(ctx, websocket.MessageText, []byte("3probe")); err != nil {
+			if c.queue(false, []byte("3probe")) != nil || c.flush() != nil {
 				return false
 			}
 			s.poll.probed()
@@ -107,7 +109,7 @@ func (s *Socket) probe(c *websocket.Conn) bool {
 
 // upgrade makes c the session's transport. It waits for a POST being
 // dispatched (readMu), so Handler calls stay one at a time and in order.
-func (s *Socket) upgrade(c *websocket.Conn) bool {
+func (s *Socket) upgrade(c *wsConn) bool {
 	pt := s.poll
 	s.readMu.Lock()
 	defer s.readMu.Unlock()
@@ -137,7 +139,7 @@ func (pt *pollTransport) reserveProbe() bool {
 }
 
 // attach records the accepted WebSocket, unless the session has ended.
-func (pt *pollTransport) attach(c *websocket.Conn) bool {
+func (pt *pollTransport) attach(c *wsConn) bool {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if pt.closed || pt.closing {
@@ -161,7 +163,7 @@ func (pt *pollTransport) probed() {
 
 // releaseProbe forgets a failed probe, unless the upgrade has completed,
 // and reports whether it did; the session goes on polling.
-func (pt *pollTransport) releaseProbe(c *websocket.Conn) bool {
+func (pt *pollTransport) releaseProbe(c *wsConn) bool {
 	pt.mu.Lock()
 	defer pt.mu.Unlock()
 	if pt.upgraded || c != nil && pt.ws != c {
