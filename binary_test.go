@@ -309,3 +309,24 @@ func TestMaxConnsPerIP(t *testing.T) {
 		t.Fatalf("third connection: %v %v", err, resp)
 	}
 }
+
+// TestServeProfiles: --cpu-profile and --mem-profile write pprof files
+// (gzipped protobuf) that cover the run.
+func TestServeProfiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.pprof"), filepath.Join(dir, "mem.pprof")
+	p := startServer(t, filepath.Join(dir, "data"), "--cpu-profile", cpu, "--mem-profile", mem)
+	if err, _ := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("exit: %v\n%s", err, p.log())
+	}
+	for _, f := range []string{cpu, mem} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Fatalf("%s: %d bytes, not a gzipped profile", f, len(b))
+		}
+	}
+}

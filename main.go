@@ -18,6 +18,8 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,6 +122,8 @@ type serveCmd struct {
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials (scheme://host[:port], comma-separated)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
+	CPUProfile     string   `name:"cpu-profile" help:"Write a CPU profile (pprof) of the whole run to this file (docs/PERFORMANCE.md)."`
+	MemProfile     string   `name:"mem-profile" help:"Write a heap profile (pprof) to this file when the server stops."`
 }
 
 func (cmd *serveCmd) Validate() error {
@@ -149,6 +153,20 @@ func (cmd *serveCmd) Validate() error {
 }
 
 func (cmd *serveCmd) Run(e *env) error {
+	if cmd.CPUProfile != "" {
+		f, err := os.Create(cmd.CPUProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if cmd.MemProfile != "" {
+		defer writeHeapProfile(e.log, cmd.MemProfile)
+	}
 	var tlsConfig *tls.Config
 	if cmd.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cmd.TLSCert, cmd.TLSKey)
@@ -378,4 +396,19 @@ type versionCmd struct{}
 func (versionCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "chatapp %s\n", version)
 	return nil
+}
+
+// writeHeapProfile writes a heap profile of live objects to path.
+func writeHeapProfile(log *slog.Logger, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		runtime.GC() // up-to-date statistics of what is live
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Error("heap profile", "err", err)
+	}
 }

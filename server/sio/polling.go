@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -437,10 +438,10 @@ func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
 	srv.polling.Add(1)
 	go func() {
 		defer srv.wg.Done()
-		s.writeLoop()
+		<-s.writerDone
 		s.finish(nil)
 	}()
-	s.log.Debug("sio: session open", "transport", "polling")
+	s.logAt(slog.LevelDebug, "sio: session open", "transport", "polling")
 	writePollResponse(w, open)
 }
 
@@ -518,11 +519,11 @@ func (srv *Server) servePost(w http.ResponseWriter, r *http.Request, s *Socket) 
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			srv.rejected.Add(1)
-			s.log.Warn("sio: POST body over maxPayload", "max_payload", srv.cfg.MaxPayload)
+			s.logAt(slog.LevelWarn, "sio: POST body over maxPayload", "max_payload", srv.cfg.MaxPayload)
 			http.Error(w, "Payload Too Large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		s.log.Debug("sio: read POST body", "err", err)
+		s.logAt(slog.LevelDebug, "sio: read POST body", "err", err)
 		srv.reject(w, errBadRequest)
 		return
 	}

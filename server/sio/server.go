@@ -33,7 +33,8 @@ type Config struct {
 	// queued is accepted whatever its size. Zero means 4 MiB.
 	SendBuffer int
 	// WriteTimeout bounds each WebSocket write, and how long frames may
-	// wait for a polling GET once the poll buffer is full. Zero means 10s.
+	// wait for a polling GET once the poll buffer is full; it is checked
+	// every WriteTimeout/4. Zero means 10s.
 	WriteTimeout time.Duration
 	// UpgradeTimeout is how long a WebSocket opened to upgrade a polling
 	// session may take to send `5`; then it is closed and the session goes
@@ -122,6 +123,8 @@ type Server struct {
 	closing  bool               // Shutdown called; guarded by mu
 	wg       sync.WaitGroup     // one per session goroutine pair
 
+	sweepTimer *time.Timer // sweepWrites
+
 	connections, accepted, rejected        atomic.Int64
 	slowKicks, writeTimeouts, pingTimeouts atomic.Int64
 	connectTimeouts, protocolErrors        atomic.Int64
@@ -159,7 +162,32 @@ func newServer(cfg Config, eh engineHandler) *Server {
 	for _, n := range cfg.Namespaces {
 		srv.nsps[n] = true
 	}
+	srv.sweepTimer = time.AfterFunc(srv.sweepEvery(), srv.sweepWrites)
 	return srv
+}
+
+func (srv *Server) sweepEvery() time.Duration { return srv.cfg.WriteTimeout / 4 }
+
+// sweepWrites closes the sessions whose write has taken longer than
+// WriteTimeout, so a write times out within 1¼ WriteTimeout. One timer
+// for the server, rather than a timer operation per session and batch.
+func (srv *Server) sweepWrites() {
+	now := time.Now()
+	var late []*Socket
+	srv.mu.Lock()
+	for _, s := range srv.sessions {
+		if d := s.writeDeadline.Load(); d != 0 && now.Sub(s.start) > time.Duration(d) {
+			late = append(late, s)
+		}
+	}
+	over := srv.closing && len(srv.sessions) == 0 // after Shutdown
+	srv.mu.Unlock()
+	for _, s := range late {
+		s.writeTimedOut(now)
+	}
+	if !over {
+		srv.sweepTimer.Reset(srv.sweepEvery())
+	}
 }
 
 // Stats returns a snapshot of the counters.
@@ -289,8 +317,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.reject(statusGoingAway, "")
 		return
 	}
-	defer srv.wg.Done()
-	s.run(c)
+	go s.run(c) // the handler returns: net/http frees its buffers for the connection
 }
 
 func isUpgrade(r *http.Request) bool {

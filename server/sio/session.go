@@ -71,36 +71,40 @@ type nspConn struct{ name, id string }
 // Socket is one Engine.IO session (a WebSocket, or HTTP long-polling that
 // may upgrade to one) and the Socket.IO namespace sockets on it. All
 // methods are safe for concurrent use.
+//
+// A Socket holds little while its connection is idle (no logger, no
+// request, no writer goroutine, a small outbox): per-connection memory is
+// what bounds how many clients one server holds (docs/PERFORMANCE.md).
 type Socket struct {
 	srv    *Server
 	tr     transport
 	poll   *pollTransport // == tr for a session opened by polling; nil for a WebSocket one
-	req    *http.Request
-	eid    string // Engine.IO sid
-	id     string // Socket.IO id on "/"
+	eid    string         // Engine.IO sid
+	id     string         // Socket.IO id on "/"
 	remote string
-	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
 	start  time.Time
 
-	wake       chan struct{} // cap 1: the writer has work
-	writerDone chan struct{}
-	pingDue    atomic.Bool  // a ping must be written at the next frame boundary
-	abort      atomic.Bool  // closing without flush: the writer stops at the next frame
-	dropMax    atomic.Int64 // live frames with 0 < seq <= dropMax are dropped; stored under mu
+	// writer is the state of the writer goroutine, which runs only while
+	// there is something to write (signal starts it).
+	writer     atomic.Int32
+	writerFn   func()        // s.writeLoop, made once: `go s.writerFn()` does not allocate
+	writerDone chan struct{} // closed when the writer has closed the transport
+	batch      []outItem     // writer only: the spare outbox buffer
+	pingDue    atomic.Bool   // a ping must be written at the next frame boundary
+	abort      atomic.Bool   // closing without flush: the writer stops at the next frame
+	dropMax    atomic.Int64  // live frames with 0 < seq <= dropMax are dropped; stored under mu
 	// writeDeadline is when the frame being written must be done, in ns
-	// since start; 0 while the writer is idle. writeTimer checks it lazily.
+	// since start; 0 while the writer is idle. The server's sweepWrites
+	// checks it.
 	writeDeadline atomic.Int64
 	// pongDeadline is when the session expires without a pong, in ns since
 	// start: the nominal next ping plus PingTimeout. Polling requests
 	// check it, because timers fire late (SOCKETIO.md §2.4).
 	pongDeadline atomic.Int64
-	timerArmed   bool // writer goroutine only: writeTimer is running
 
-	pingTimer    *time.Timer
-	pongTimer    *time.Timer
-	writeTimer   *time.Timer
+	hbTimer      *time.Timer // heartbeat: the next ping, or the pong deadline
 	connectTimer *time.Timer // Socket.IO only; used on the read goroutine
 
 	// readMu is held while Handler methods run for a polling session (a
@@ -126,27 +130,21 @@ type Socket struct {
 }
 
 func newSocket(srv *Server, tr transport, r *http.Request) *Socket {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	ctx, cancel := context.WithCancel(context.Background())
 	s := &Socket{
 		srv:        srv,
 		tr:         tr,
-		req:        r,
 		eid:        newID(),
 		id:         newID(),
 		remote:     remoteHost(r),
 		ctx:        ctx,
 		cancel:     cancel,
 		start:      time.Now(),
-		wake:       make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
-	s.log = srv.log.With("conn_id", s.eid, "remote", s.remote)
-	s.writeTimer = time.AfterFunc(time.Hour, s.writeTimedOut)
-	s.writeTimer.Stop()
-	s.pongTimer = time.AfterFunc(time.Hour, s.pongTimedOut)
-	s.pongTimer.Stop()
-	s.pingTimer = time.AfterFunc(time.Hour, s.pingDueNow)
-	s.pingTimer.Stop()
+	s.writerFn = s.writeLoop
+	s.hbTimer = time.AfterFunc(time.Hour, s.heartbeat)
+	s.hbTimer.Stop()
 	return s
 }
 
@@ -158,13 +156,17 @@ func (s *Socket) ID() string { return s.id }
 // RemoteAddr returns the host the request came from (no port).
 func (s *Socket) RemoteAddr() string { return s.remote }
 
-// Request returns the request that opened the session: the WebSocket
-// upgrade, or the polling handshake. Treat it as read-only.
-func (s *Socket) Request() *http.Request { return s.req }
-
 // Context returns a context that is done when the session starts to end.
-// It carries the values of the request context.
 func (s *Socket) Context() context.Context { return s.ctx }
+
+// logAt logs with the session's conn_id and remote. The Socket keeps no
+// logger of its own: the attributes are built only for a record that is
+// logged.
+func (s *Socket) logAt(level slog.Level, msg string, args ...any) {
+	if l := s.srv.log; l.Enabled(context.Background(), level) {
+		l.With("conn_id", s.eid, "remote", s.remote).Log(context.Background(), level, msg, args...)
+	}
+}
 
 // Send queues one complete Engine.IO text frame (e.g. from
 // shared.EventFrame). It never blocks and never modifies frame, so the
@@ -252,11 +254,43 @@ func (s *Socket) Close(reason string) {
 	s.end(statusNormalClosure, reason, false)
 }
 
+// Writer states (Socket.writer).
+const (
+	writerIdle    = iota // no writer goroutine
+	writerRunning        // a writer goroutine is draining the outbox
+	writerWoken          // running, and signalled since it last took the outbox
+	writerDead           // the writer closed the transport; none starts again
+)
+
+// signal makes sure a writer goroutine will look at the outbox: it starts
+// one if none runs. An idle connection has no writer goroutine.
 func (s *Socket) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
+	for {
+		switch st := s.writer.Load(); st {
+		case writerIdle:
+			if s.writer.CompareAndSwap(writerIdle, writerRunning) {
+				go s.writerFn()
+				return
+			}
+		case writerRunning:
+			if s.writer.CompareAndSwap(writerRunning, writerWoken) {
+				return
+			}
+		default:
+			return
+		}
 	}
+}
+
+// writerMayStop is called by the writer with nothing left to write. It
+// reports whether the writer goroutine may exit: not if it was signalled
+// since it last took the outbox.
+func (s *Socket) writerMayStop() bool {
+	if s.writer.CompareAndSwap(writerRunning, writerIdle) {
+		return true
+	}
+	s.writer.Store(writerRunning) // was writerWoken: look again
+	return false
 }
 
 // end starts ending the session and reports whether this call did so.
@@ -310,56 +344,52 @@ func (s *Socket) shutdown() {
 func (s *Socket) slowConsumer() {
 	if s.end(statusPolicyViolation, "slow consumer", false) {
 		s.srv.slowKicks.Add(1)
-		s.log.Warn("sio: slow consumer, closing", "send_buffer", s.srv.cfg.SendBuffer)
+		s.logAt(slog.LevelWarn, "sio: slow consumer, closing", "send_buffer", s.srv.cfg.SendBuffer)
 	}
 }
 
-func (s *Socket) writeTimedOut() {
-	d := s.writeDeadline.Load()
-	if d == 0 {
-		return // the writer is idle
-	}
-	if rem := time.Duration(d) - time.Since(s.start); rem > 0 {
-		s.writeTimer.Reset(rem) // frames are still moving
-		return
+// writeTimedOut closes the session if its write deadline has passed.
+func (s *Socket) writeTimedOut(now time.Time) {
+	if d := s.writeDeadline.Load(); d == 0 || now.Sub(s.start) <= time.Duration(d) {
+		return // the writer is idle, or frames are moving
 	}
 	if s.end(0, "write timeout", false) {
 		s.srv.writeTimeouts.Add(1)
-		s.log.Warn("sio: write timeout, closing slow consumer", "dur", s.srv.cfg.WriteTimeout)
+		s.logAt(slog.LevelWarn, "sio: write timeout, closing slow consumer", "dur", s.srv.cfg.WriteTimeout)
 	}
 	s.tr.closeNow() // unblocks the writer
 }
 
-// Heartbeat (SOCKETIO.md §2.4): pingTimer fires every PingInterval after
-// the last pong and asks the writer for a `2`; pongTimer closes the session
-// if no `3` comes within PingTimeout.
-
-func (s *Socket) pingDueNow() {
+// Heartbeat (SOCKETIO.md §2.4), on one timer per session: it fires
+// PingInterval after the last pong and asks the writer for a `2`, then
+// PingTimeout later, when the session expires unless a `3` came.
+func (s *Socket) heartbeat() {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
 		return
 	}
+	if s.waitingPong {
+		s.mu.Unlock()
+		s.pingTimeout()
+		return
+	}
+	cfg := &s.srv.cfg
+	if time.Since(s.start) < time.Duration(s.pongDeadline.Load())-cfg.PingTimeout {
+		s.mu.Unlock() // a late firing that a pong's Reset has overtaken
+		return
+	}
 	s.waitingPong = true
-	s.pongTimer.Reset(s.srv.cfg.PingTimeout)
+	s.hbTimer.Reset(cfg.PingTimeout)
 	s.mu.Unlock()
 	s.pingDue.Store(true)
 	s.signal()
 }
 
-func (s *Socket) pongTimedOut() {
-	s.mu.Lock()
-	expired := s.waitingPong
-	s.mu.Unlock()
-	if expired {
-		s.pingTimeout()
-	}
-}
-
 func (s *Socket) pingTimeout() {
 	if s.end(0, "ping timeout", false) {
 		s.srv.pingTimeouts.Add(1)
-		s.log.Debug("sio: ping timeout")
+		s.logAt(slog.LevelDebug, "sio: ping timeout")
 		s.tr.closeNow()
 	}
 }
@@ -369,11 +399,11 @@ func (s *Socket) pingTimeout() {
 func (s *Socket) startHeartbeat() {
 	cfg := &s.srv.cfg
 	s.pongDeadline.Store(int64(time.Since(s.start) + cfg.PingInterval + cfg.PingTimeout))
-	s.pingTimer.Reset(cfg.PingInterval)
+	s.hbTimer.Reset(cfg.PingInterval)
 }
 
 // checkPingDeadline ends the session if its pong deadline has passed,
-// even if pongTimer has not fired yet.
+// even if the timer has not fired yet.
 func (s *Socket) checkPingDeadline() {
 	if time.Since(s.start) > time.Duration(s.pongDeadline.Load()) {
 		s.pingTimeout()
@@ -384,10 +414,9 @@ func (s *Socket) onPong() {
 	s.mu.Lock()
 	if s.waitingPong && !s.closing {
 		s.waitingPong = false
-		s.pongTimer.Stop()
 		cfg := &s.srv.cfg
 		s.pongDeadline.Store(int64(time.Since(s.start) + cfg.PingInterval + cfg.PingTimeout))
-		s.pingTimer.Reset(cfg.PingInterval)
+		s.hbTimer.Reset(cfg.PingInterval)
 	}
 	s.mu.Unlock()
 }
@@ -395,7 +424,7 @@ func (s *Socket) onPong() {
 // drop ends the session at once, e.g. when its connection is gone.
 func (s *Socket) drop(reason string) {
 	if s.end(0, reason, false) {
-		s.log.Debug("sio: closing", "reason", reason)
+		s.logAt(slog.LevelDebug, "sio: closing", "reason", reason)
 	}
 	s.tr.closeNow()
 }
@@ -404,18 +433,19 @@ func (s *Socket) drop(reason string) {
 func (s *Socket) protocolError(reason string, err error) {
 	if s.end(statusProtocolError, reason, false) {
 		s.srv.protocolErrors.Add(1)
-		s.log.Warn("sio: protocol error, closing", "err", err)
+		s.logAt(slog.LevelWarn, "sio: protocol error, closing", "err", err)
 	}
 	s.tr.closeNow()
 }
 
 // panicked logs a recovered Handler panic and ends the session.
 func (s *Socket) panicked(p any) {
-	s.log.Error("sio: panic in session", "err", p, "stack", string(debug.Stack()))
+	s.logAt(slog.LevelError, "sio: panic in session", "err", p, "stack", string(debug.Stack()))
 	s.end(statusInternalError, "server error", false)
 }
 
-// run runs the session on the HTTP handler goroutine until it ends.
+// run starts the session of a new WebSocket: its read loop ends with
+// finish, and then marks the session's goroutine done (srv.wg).
 func (s *Socket) run(c *wsConn) {
 	cfg := &s.srv.cfg
 	open := shared.AppendEngineOpen(make([]byte, 0, 128), shared.EngineOpen{
@@ -425,29 +455,37 @@ func (s *Socket) run(c *wsConn) {
 		PingTimeout:  int(cfg.PingTimeout / time.Millisecond),
 		MaxPayload:   cfg.MaxPayload,
 	})
-	s.push(open, 0, false, nil) // the first frame, before anything else can be queued
-	go s.writeLoop()
+	s.push(open, 0, false, nil) // the first frame, before anything else can be queued; it starts the writer
 	s.startHeartbeat()
 	s.srv.eh.opened(s)
-	s.log.Debug("sio: session open", "transport", "websocket")
-	err := s.serve(c, false)
-	s.finish(err)
+	s.logAt(slog.LevelDebug, "sio: session open", "transport", "websocket")
+	s.serve(c, false, func(err error) {
+		s.finish(err)
+		s.srv.wg.Done()
+	})
 }
 
-// serve is the read loop of a WebSocket. It returns the error that ended
+// serve is the read loop of a WebSocket; done gets the error that ended
 // it. locked (an upgraded polling session) dispatches each frame under
 // readMu.
-func (s *Socket) serve(c *wsConn, locked bool) error {
+//
+// Whenever it has handled all the input there is, it goes on on a fresh
+// goroutine and lets this one end: handling a login (bcrypt, SQLite) grows
+// a goroutine's stack to tens of KiB, which an idle connection would
+// otherwise keep until enough GC cycles shrink it. A new goroutine blocks
+// in Read with the smallest stack.
+func (s *Socket) serve(c *wsConn, locked bool, done func(error)) {
 	for {
 		binary, b, err := c.read()
 		if err != nil {
 			var we *wsError
 			if errors.As(err, &we) { // read has sent the close frame
 				s.srv.protocolErrors.Add(1)
-				s.log.Warn("sio: websocket protocol error, closing", "err", err, "max_payload", s.srv.cfg.MaxPayload)
+				s.logAt(slog.LevelWarn, "sio: websocket protocol error, closing", "err", err, "max_payload", s.srv.cfg.MaxPayload)
 				s.end(0, we.msg, false)
 			}
-			return err
+			done(err)
+			return
 		}
 		if s.ctx.Err() != nil {
 			continue // ending: read on until the close handshake is done
@@ -455,7 +493,7 @@ func (s *Socket) serve(c *wsConn, locked bool) error {
 		if err := s.dispatchSafe(binary, b, locked); err != nil {
 			if err != errClientClose && err != errPanic {
 				s.srv.protocolErrors.Add(1)
-				s.log.Warn("sio: protocol error, closing", "err", err)
+				s.logAt(slog.LevelWarn, "sio: protocol error, closing", "err", err)
 				s.end(statusProtocolError, "parse error", false)
 			}
 			// The writer sends a close frame: read on until the peer
@@ -463,9 +501,14 @@ func (s *Socket) serve(c *wsConn, locked bool) error {
 			// connection cannot reset it before the peer has read ours.
 			for {
 				if _, _, rerr := c.read(); rerr != nil {
-					return err
+					done(err)
+					return
 				}
 			}
+		}
+		if c.br.Buffered() == 0 {
+			go s.serve(c, locked, done)
+			return
 		}
 	}
 }
@@ -538,9 +581,8 @@ func (s *Socket) onText(b []byte) error {
 	return errEngineType
 }
 
-// finish cleans up after the session: for a WebSocket session on the HTTP
-// handler goroutine after the read loop, for a polling one on the writer's
-// goroutine after the writer.
+// finish cleans up after the session: for a WebSocket session after the
+// read loop, for a polling one after the writer.
 func (s *Socket) finish(readErr error) {
 	if s.end(0, "transport close", false) {
 		s.tr.closeNow() // the read side failed first: the connection is gone
@@ -554,16 +596,14 @@ func (s *Socket) finish(readErr error) {
 	s.readMu.Unlock()
 	s.srv.unregister(s)
 	if readErr != nil && !normalClose(readErr) {
-		s.log.Debug("sio: session closed", "reason", reason, "dur", time.Since(s.start), "err", readErr)
+		s.logAt(slog.LevelDebug, "sio: session closed", "reason", reason, "dur", time.Since(s.start), "err", readErr)
 	} else {
-		s.log.Debug("sio: session closed", "reason", reason, "dur", time.Since(s.start))
+		s.logAt(slog.LevelDebug, "sio: session closed", "reason", reason, "dur", time.Since(s.start))
 	}
 }
 
 func (s *Socket) stopTimers() {
-	s.pingTimer.Stop()
-	s.pongTimer.Stop()
-	s.writeTimer.Stop()
+	s.hbTimer.Stop()
 	if s.connectTimer != nil {
 		s.connectTimer.Stop()
 	}
@@ -581,96 +621,126 @@ func normalClose(err error) bool {
 
 var pingFrame = []byte{shared.EIOPing}
 
-// maxIdleBatch is the largest outbox buffer, in items, a writer keeps after
-// a burst (56 bytes each).
-const maxIdleBatch = 1024
+// maxBusyBatch is the largest outbox buffer, in items (56 bytes each), a
+// busy writer keeps after a burst; idleBatch is what a socket keeps when
+// its outbox is empty.
+const (
+	maxBusyBatch = 1024
+	idleBatch    = 8
+)
 
-// writeLoop is the session's only writer. It takes the whole outbox at
-// once (double-buffered, so steady state allocates nothing) and writes it
-// in order; pings go out at the next frame boundary.
+// writeLoop is the writer goroutine, started by signal. It drains the
+// outbox and exits when it is empty; the one that closes the transport
+// marks the writer dead.
 func (s *Socket) writeLoop() {
-	defer close(s.writerDone)
+	if s.drain() {
+		s.writer.Store(writerDead)
+		close(s.writerDone)
+	}
+}
+
+// drain is the session's only writer. It takes the whole outbox at once
+// (double-buffered, so steady state allocates nothing), writes it in
+// order and flushes it; pings go out at the next frame boundary. It
+// returns true once it has closed the transport, false when the outbox is
+// empty and the goroutine may exit.
+func (s *Socket) drain() (done bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("sio: panic in writer", "err", p, "stack", string(debug.Stack()))
+			s.logAt(slog.LevelError, "sio: panic in writer", "err", p, "stack", string(debug.Stack()))
 			s.end(statusInternalError, "server error", false)
 			s.tr.closeNow()
+			done = true
 		}
 	}()
-	var batch []outItem
 	written := 0
 	for {
-		<-s.wake
-		for {
-			s.mu.Lock()
-			s.queued -= written
-			written = 0
-			batch, s.queue = s.queue, batch[:0]
-			closing, flush := s.closing, s.flush
-			code, reason := s.closeCode, s.closeReason
-			s.mu.Unlock()
+		s.mu.Lock()
+		s.queued -= written
+		written = 0
+		s.batch, s.queue = s.queue, s.batch[:0]
+		batch := s.batch
+		closing, flush := s.closing, s.flush
+		code, reason := s.closeCode, s.closeReason
+		s.mu.Unlock()
 
-			if closing && !flush {
-				s.closeTransport(code, reason)
-				return
+		if closing && !flush {
+			s.closeTransport(code, reason)
+			return true
+		}
+		if s.pingDue.Swap(false) {
+			if err := s.write(false, pingFrame); err != nil {
+				s.writeFailed(err)
+				return true
 			}
-			if s.pingDue.Swap(false) {
-				if err := s.write(false, pingFrame); err != nil {
-					s.writeFailed(err)
-					return
-				}
-			}
-			if len(batch) == 0 {
-				if !closing {
-					if err := s.flushTransport(); err != nil {
-						s.writeFailed(err)
-						return
-					}
-				}
-				s.idle()
-				if closing {
-					s.closeTransport(code, reason)
-					return
-				}
-				break
-			}
-			for i := range batch {
-				if s.abort.Load() {
-					break
-				}
-				it := &batch[i]
-				written += len(it.frame)
-				var err error
-				switch {
-				case it.replay != nil:
-					if !closing {
-						err = s.runReplay(it.replay)
-					}
-				case it.seq > 0 && it.seq <= s.dropMax.Load():
-					// A replay covers it.
-				default:
-					err = s.write(it.binary, it.frame)
-				}
-				if err == nil && s.pingDue.Load() && s.pingDue.Swap(false) {
-					err = s.write(false, pingFrame)
-				}
-				if err != nil {
-					s.writeFailed(err)
-					return
-				}
-			}
-			clear(batch) // drop frame references
-			if cap(batch) > maxIdleBatch {
-				batch = nil // a burst is over: do not keep its buffer
-			}
-			if !closing { // write the batch, or hand it to the pending GET
+		}
+		if len(batch) == 0 {
+			if !closing {
 				if err := s.flushTransport(); err != nil {
 					s.writeFailed(err)
-					return
+					return true
 				}
+			}
+			s.idle()
+			if closing {
+				s.closeTransport(code, reason)
+				return true
+			}
+			s.shrinkOutbox()
+			if s.writerMayStop() {
+				return false
+			}
+			continue
+		}
+		for i := range batch {
+			if s.abort.Load() {
+				break
+			}
+			it := &batch[i]
+			written += len(it.frame)
+			var err error
+			switch {
+			case it.replay != nil:
+				if !closing {
+					err = s.runReplay(it.replay)
+				}
+			case it.seq > 0 && it.seq <= s.dropMax.Load():
+				// A replay covers it.
+			default:
+				err = s.write(it.binary, it.frame)
+			}
+			if err == nil && s.pingDue.Load() && s.pingDue.Swap(false) {
+				err = s.write(false, pingFrame)
+			}
+			if err != nil {
+				s.writeFailed(err)
+				return true
+			}
+		}
+		clear(batch) // drop frame references
+		if cap(batch) > maxBusyBatch {
+			s.batch = nil // a burst is over: do not keep its buffer
+		}
+		if !closing { // write the batch, or hand it to the pending GET
+			if err := s.flushTransport(); err != nil {
+				s.writeFailed(err)
+				return true
 			}
 		}
 	}
+}
+
+// shrinkOutbox drops outbox buffers grown by a burst (a login's presence
+// and room lists, a replay) once the outbox is empty.
+func (s *Socket) shrinkOutbox() {
+	if cap(s.batch) > idleBatch {
+		s.batch = nil
+	}
+	s.mu.Lock()
+	if len(s.queue) == 0 && cap(s.queue) > idleBatch {
+		s.queue = nil
+	}
+	s.mu.Unlock()
 }
 
 // runReplay writes the frames of r until io.EOF.
@@ -685,7 +755,7 @@ func (s *Socket) runReplay(r Replayer) error {
 		}
 		if err != nil {
 			if s.ctx.Err() == nil {
-				s.log.Warn("sio: replay failed, closing", "err", err)
+				s.logAt(slog.LevelWarn, "sio: replay failed, closing", "err", err)
 				s.end(statusInternalError, "replay failed", false)
 			}
 			return nil
@@ -703,8 +773,8 @@ func (s *Socket) runReplay(r Replayer) error {
 }
 
 // write writes one frame within WriteTimeout. Rather than a timer
-// operation per frame, it moves writeDeadline on; the timer, armed once
-// per busy period, fires only to check it.
+// operation per frame, it moves writeDeadline on; the server's sweepWrites
+// checks it.
 func (s *Socket) write(binary bool, b []byte) error {
 	s.armWriteTimeout()
 	return s.tr.write(binary, b)
@@ -718,26 +788,15 @@ func (s *Socket) flushTransport() error {
 }
 
 func (s *Socket) armWriteTimeout() {
-	wt := s.srv.cfg.WriteTimeout
-	s.writeDeadline.Store(int64(time.Since(s.start) + wt))
-	if !s.timerArmed {
-		s.timerArmed = true
-		s.writeTimer.Reset(wt)
-	}
+	s.writeDeadline.Store(int64(time.Since(s.start) + s.srv.cfg.WriteTimeout))
 }
 
 // idle disarms the write timeout when the outbox is empty.
-func (s *Socket) idle() {
-	if s.timerArmed {
-		s.timerArmed = false
-		s.writeDeadline.Store(0)
-		s.writeTimer.Stop()
-	}
-}
+func (s *Socket) idle() { s.writeDeadline.Store(0) }
 
 func (s *Socket) writeFailed(err error) {
 	if s.end(0, "transport error", false) {
-		s.log.Debug("sio: write failed", "err", err)
+		s.logAt(slog.LevelDebug, "sio: write failed", "err", err)
 	}
 	s.tr.closeNow()
 }

@@ -3,6 +3,7 @@ package sio
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -64,7 +65,7 @@ func (l *sioLayer) opened(s *Socket) {
 		s.mu.Unlock()
 		if !joined && s.end(statusPolicyViolation, "connect timeout", false) {
 			l.srv.connectTimeouts.Add(1)
-			s.log.Debug("sio: connect timeout")
+			s.logAt(slog.LevelDebug, "sio: connect timeout")
 		}
 	})
 }
@@ -171,7 +172,7 @@ func (l *sioLayer) closed(s *Socket, reason string) {
 func (l *sioLayer) disconnect(s *Socket, nsp, reason string) {
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("sio: panic in Disconnect", "err", p, "stack", string(debug.Stack()))
+			s.logAt(slog.LevelError, "sio: panic in Disconnect", "err", p, "stack", string(debug.Stack()))
 		}
 	}()
 	l.h.Disconnect(s, nsp, reason)

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -32,32 +33,36 @@ func (srv *Server) serveWebSocketSID(w http.ResponseWriter, r *http.Request, s *
 		}
 		return
 	}
-	defer srv.wg.Done()
 	c, err := acceptWS(w, r, srv.cfg.MaxPayload)
 	if err != nil { // acceptWS has answered the request
 		pt.releaseProbe(nil)
 		srv.rejected.Add(1)
-		s.log.Debug("sio: websocket accept", "err", err)
+		s.logAt(slog.LevelDebug, "sio: websocket accept", "err", err)
+		srv.wg.Done()
 		return
 	}
 	if !pt.attach(c) {
 		c.closeNow()
+		srv.wg.Done()
 		return
 	}
 	if !s.probe(c) {
 		pt.releaseProbe(c)
 		c.closeNow()
+		srv.wg.Done()
 		return
 	}
 	srv.upgrades.Add(1)
-	s.log.Debug("sio: upgraded to websocket")
-	err = s.serve(c, true)
-	if s.end(0, "transport close", false) {
-		s.tr.closeNow() // the read side failed first: the connection is gone
-	}
-	if err != nil && !normalClose(err) {
-		s.log.Debug("sio: websocket read", "err", err)
-	}
+	s.logAt(slog.LevelDebug, "sio: upgraded to websocket")
+	s.serve(c, true, func(err error) {
+		defer srv.wg.Done()
+		if s.end(0, "transport close", false) {
+			s.tr.closeNow() // the read side failed first: the connection is gone
+		}
+		if err != nil && !normalClose(err) {
+			s.logAt(slog.LevelDebug, "sio: websocket read", "err", err)
+		}
+	})
 }
 
 // addGoroutine counts a goroutine that serves a session, unless Shutdown
