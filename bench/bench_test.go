@@ -158,6 +158,9 @@ func check(t *testing.T, o Options, res *Result) {
 		if res.Undelivered != 0 || res.Disorder != 0 || res.Foreign != 0 {
 			t.Errorf("undelivered %d, disorder %d, foreign %d", res.Undelivered, res.Disorder, res.Foreign)
 		}
+		if sv := res.Server; sv.UserPerDelivery < 0 || sv.UserPerDelivery > sv.CPUPerDelivery {
+			t.Errorf("user CPU %.2f µs per delivery is not part of the %.2f µs total", sv.UserPerDelivery, sv.CPUPerDelivery)
+		}
 		if res.Latency.P50 <= 0 || res.Latency.P50 > res.Latency.P99 || res.Latency.P99 > res.Latency.Max {
 			t.Errorf("latency out of order: %+v", res.Latency)
 		}

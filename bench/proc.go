@@ -15,8 +15,9 @@ const clockTicks = 100
 
 // procSample is a server process's CPU time and resident memory.
 type procSample struct {
-	cpu time.Duration // utime + stime
-	rss int64         // bytes
+	cpu  time.Duration // utime + stime
+	user time.Duration // utime: the process's own code; stime is the kernel working for it (syscalls)
+	rss  int64         // bytes
 }
 
 // sampleProc reads /proc/<pid>/stat and /proc/<pid>/status.
@@ -42,6 +43,7 @@ func sampleProc(pid int) (procSample, error) {
 		return s, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	s.cpu = time.Duration(ut+st) * time.Second / clockTicks
+	s.user = time.Duration(ut) * time.Second / clockTicks
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return s, err

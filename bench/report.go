@@ -58,10 +58,13 @@ type Setup struct {
 
 // ServerStats are sampled from /proc/<pid> around the measured window.
 type ServerStats struct {
-	PID             int     `json:"pid"`
-	CPUSeconds      float64 `json:"cpu_s"`
-	CPUPercent      float64 `json:"cpu_percent"` // of one core
-	CPUPerDelivery  float64 `json:"cpu_us_per_delivery"`
+	PID            int     `json:"pid"`
+	CPUSeconds     float64 `json:"cpu_s"`
+	CPUPercent     float64 `json:"cpu_percent"` // of one core
+	CPUPerDelivery float64 `json:"cpu_us_per_delivery"`
+	// UserPerDelivery is the user-space part of CPUPerDelivery (utime);
+	// the rest is kernel time, mostly the socket writes and reads.
+	UserPerDelivery float64 `json:"cpu_user_us_per_delivery"`
 	CPUPerMessage   float64 `json:"cpu_us_per_message"`
 	RSSBefore       int64   `json:"rss_before_bytes"` // before the first connection
 	RSSAfter        int64   `json:"rss_after_bytes"`  // at the end of the window
@@ -167,7 +170,8 @@ func (res *Result) WriteTable(w io.Writer) {
 	if sv := res.Server; sv != nil {
 		line := fmt.Sprintf("pid %d: CPU %s (%.1f%% of a core)", sv.PID, secs(sv.CPUSeconds), sv.CPUPercent)
 		if sv.CPUPerDelivery > 0 && res.Storm == nil {
-			line += fmt.Sprintf(", %.2f µs per delivery, %.1f µs per message", sv.CPUPerDelivery, sv.CPUPerMessage)
+			line += fmt.Sprintf(", %.2f µs per delivery (%.2f in user space), %.1f µs per message",
+				sv.CPUPerDelivery, sv.UserPerDelivery, sv.CPUPerMessage)
 		}
 		line += fmt.Sprintf("; RSS %s (%s before), %s per connection", mib(sv.RSSAfter), mib(sv.RSSBefore), kib(sv.RSSPerConnBytes))
 		p("%-13s %s", "server", line)

@@ -340,6 +340,7 @@ func (w *window) fill(res *Result, messages, deliveries int64) error {
 	sv.CPUPercent = 100 * sv.CPUSeconds / wall
 	if deliveries > 0 {
 		sv.CPUPerDelivery = float64(cpu.Microseconds()) / float64(deliveries)
+		sv.UserPerDelivery = float64((w.server1.user - w.server0.user).Microseconds()) / float64(deliveries)
 	}
 	if messages > 0 {
 		sv.CPUPerMessage = float64(cpu.Microseconds()) / float64(messages)

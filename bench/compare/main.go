@@ -90,6 +90,7 @@ type result struct {
 	Server struct {
 		CPUPercent      float64 `json:"cpu_percent"`
 		CPUPerDelivery  float64 `json:"cpu_us_per_delivery"`
+		UserPerDelivery float64 `json:"cpu_user_us_per_delivery"`
 		CPUPerMessage   float64 `json:"cpu_us_per_message"`
 		RSSPerConnBytes float64 `json:"rss_per_conn_bytes"`
 	} `json:"server"`
@@ -391,7 +392,7 @@ func ratio(a, b float64) string {
 func printTable(w io.Writer, list []scenario, res map[string]map[string][]result) {
 	fmt.Fprintln(w, "Medians over the rounds (server pinned to one core; CPU/delivery = server utime+stime ÷ deliveries in the window):")
 	fmt.Fprintln(w)
-	tw := newTable(w, "scenario", "target", "msgs/s", "deliv/s", "p50 ms", "p99 ms", "srv CPU%", "µs/deliv", "RSS/conn KiB", "logins/s", "gen CPU%", "notes")
+	tw := newTable(w, "scenario", "target", "msgs/s", "deliv/s", "p50 ms", "p99 ms", "srv CPU%", "µs/deliv", "user µs/deliv", "RSS/conn KiB", "logins/s", "gen CPU%", "notes")
 	for _, sc := range list {
 		for _, tn := range []string{"peer", "chatapp"} {
 			rs := res[sc.name][tn]
@@ -402,7 +403,7 @@ func printTable(w io.Writer, list []scenario, res map[string]map[string][]result
 			notes := runNotes(rs)
 			m := func(f func(result) float64) float64 { return median(rs, f) }
 			if sc.name == "idle" || strings.HasPrefix(sc.name, "idle") {
-				tw.row(sc.name, tn, "", "", "", "", f1(m(func(r result) float64 { return r.Server.CPUPercent })), "",
+				tw.row(sc.name, tn, "", "", "", "", f1(m(func(r result) float64 { return r.Server.CPUPercent })), "", "",
 					f1(m(func(r result) float64 { return r.Server.RSSPerConnBytes / 1024 })), f0(m(func(r result) float64 { return r.Setup.LoginsPerSec })),
 					f0(m(func(r result) float64 { return r.Generator.CPUPercent })), notes)
 				continue
@@ -413,7 +414,7 @@ func printTable(w io.Writer, list []scenario, res map[string]map[string][]result
 					storm += "; " + notes
 				}
 				tw.row(sc.name, tn, "", "", "", "", f1(m(func(r result) float64 { return r.Server.CPUPercent })),
-					f2(m(func(r result) float64 { return r.Storm.CPUPerReplayedUs })), f1(m(func(r result) float64 { return r.Server.RSSPerConnBytes / 1024 })),
+					f2(m(func(r result) float64 { return r.Storm.CPUPerReplayedUs })), "", f1(m(func(r result) float64 { return r.Server.RSSPerConnBytes / 1024 })),
 					f0(m(func(r result) float64 { return r.Setup.LoginsPerSec })), f0(m(func(r result) float64 { return r.Generator.CPUPercent })),
 					storm)
 				continue
@@ -422,7 +423,7 @@ func printTable(w io.Writer, list []scenario, res map[string]map[string][]result
 				f0(m(func(r result) float64 { return r.AcceptedPerSec })), f0(m(func(r result) float64 { return r.DeliveriesPerSec })),
 				f2(m(func(r result) float64 { return r.Latency.P50 })), f2(m(func(r result) float64 { return r.Latency.P99 })),
 				f1(m(func(r result) float64 { return r.Server.CPUPercent })), f2(m(func(r result) float64 { return r.Server.CPUPerDelivery })),
-				f1(m(func(r result) float64 { return r.Server.RSSPerConnBytes / 1024 })), f0(m(func(r result) float64 { return r.Setup.LoginsPerSec })),
+				f2(m(func(r result) float64 { return r.Server.UserPerDelivery })), f1(m(func(r result) float64 { return r.Server.RSSPerConnBytes / 1024 })), f0(m(func(r result) float64 { return r.Setup.LoginsPerSec })),
 				f0(m(func(r result) float64 { return r.Generator.CPUPercent })), notes)
 		}
 	}
@@ -430,7 +431,7 @@ func printTable(w io.Writer, list []scenario, res map[string]map[string][]result
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Ratios peer ÷ chatapp (above 1: chatapp better; targets of issue 4: CPU ≥ 5×, p99 ≥ 3× at the same offered load, RSS/conn ≥ 3×):")
 	fmt.Fprintln(w)
-	rt := newTable(w, "scenario", "CPU/delivery", "p99", "RSS/conn", "throughput chatapp÷peer", "storm catch-up")
+	rt := newTable(w, "scenario", "CPU/delivery", "user CPU/delivery", "p99", "RSS/conn", "throughput chatapp÷peer", "storm catch-up")
 	for _, sc := range list {
 		p, c := res[sc.name]["peer"], res[sc.name]["chatapp"]
 		if len(p) == 0 || len(c) == 0 {
@@ -451,14 +452,18 @@ func printTable(w io.Writer, list []scenario, res map[string]map[string][]result
 			f := func(r result) float64 { return r.Storm.AllCaughtUpS }
 			storm = fmt.Sprintf("peer %.2f s, chatapp %.2f s", mp(f), mc(f))
 		}
-		cpuR, rssR := ratio(mp(cpu), mc(cpu)), "-"
+		user := func(r result) float64 { return r.Server.UserPerDelivery }
+		cpuR, userR, rssR := ratio(mp(cpu), mc(cpu)), ratio(mp(user), mc(user)), "-"
 		if sc.name == "idle" || p[0].Storm != nil {
 			rssR = ratio(mp(rss), mc(rss))
+		}
+		if sc.name == "idle" || p[0].Storm != nil {
+			userR = "-"
 		}
 		if sc.name == "idle" {
 			cpuR = "-"
 		}
-		rt.row(sc.name, cpuR, ratio(mp(p99), mc(p99)), rssR, ratio(mc(thr), mp(thr)), storm)
+		rt.row(sc.name, cpuR, userR, ratio(mp(p99), mc(p99)), rssR, ratio(mc(thr), mp(thr)), storm)
 	}
 	rt.flush()
 	fmt.Fprintln(w)
