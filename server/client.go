@@ -27,6 +27,10 @@ type client struct {
 	userKey   string          // folded user id
 	tokenHash []byte          // this socket's session token
 
+	// listVer is the version of the presence news its presence list
+	// includes (hub.newsVer); guarded by hub.mu, not the read goroutine.
+	listVer uint64
+
 	// pending is set between Connect and Connected for a token CONNECT.
 	pending *connectAuth
 	// then runs after the current request's answer is queued.
@@ -117,8 +121,8 @@ func (s *Server) Disconnect(so *sio.Socket, nsp, reason string) {
 }
 
 // enter logs c in as p with session token hash th: it joins the hub, gets
-// the room and presence lists, and everyone else hears the user is online.
-// With replay, every message visible to the user after offset follows
+// the room and presence lists, and everyone else hears the user is online
+// (with the next batch of presence news, see hub.news). With replay, every message visible to the user after offset follows
 // (PROTOCOL.md section 6) before any live message.
 //
 // Joining the hub, reading the last seq and queuing the replay happen under
@@ -133,13 +137,7 @@ func (s *Server) enter(c *client, p shared.Profile, th []byte, offset shared.Seq
 		s.fanMu.Lock()
 		defer s.fanMu.Unlock()
 	}
-	first := s.hub.login(c, p)
-	c.emit(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()})
-	c.emit(shared.EventPresence, shared.Presence{Command: shared.PresenceList, Users: s.hub.presenceList()})
-	if first {
-		s.broadcast(shared.EventPresence, shared.Presence{Command: shared.PresenceOnline,
-			User: &shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: true}}, c.userKey)
-	}
+	s.hub.login(c, p, func(frame []byte) { c.sock.Send(frame, 0) })
 	if replay {
 		// LastSeq is the newest committed seq; the store advances it
 		// after the commit and before calling Fanout.
@@ -154,12 +152,8 @@ func (s *Server) leave(c *client) {
 	if c.user == nil {
 		return
 	}
-	p, last, ok := s.hub.logout(c)
+	s.hub.logout(c)
 	c.user, c.userKey, c.tokenHash = nil, "", nil
-	if ok && last {
-		s.broadcast(shared.EventPresence, shared.Presence{Command: shared.PresenceOffline,
-			User: &shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today}}, shared.Fold(p.ID))
-	}
 }
 
 // replayer pages a user's missed messages in (after, upto] out of the
@@ -205,10 +199,21 @@ func (r *replayer) Next(ctx context.Context) ([]byte, int64, error) {
 
 // capped applies ReplayMax: if more messages were missed, it moves the
 // start to the newest ReplayMax and returns the 206 response frame.
+// Otherwise it leaves the first page in buf.
 func (r *replayer) capped(ctx context.Context) ([]byte, error) {
 	max := r.s.cfg.ReplayMax
+	// Most replays fit in their first page, which then needs no count.
+	msgs, more, err := r.s.store.Since(ctx, r.user, r.after, r.upto, replayPage)
+	if err != nil {
+		return nil, err
+	}
+	if !more && len(msgs) <= max {
+		r.buf = msgs
+		return nil, nil
+	}
 	n, err := r.s.store.CountSince(ctx, r.user, r.after, r.upto, max)
 	if err != nil || n <= max {
+		r.buf, r.more = msgs, more
 		return nil, err
 	}
 	first, err := r.s.store.NthNewest(ctx, r.user, r.after, r.upto, max)
@@ -218,16 +223,6 @@ func (r *replayer) capped(ctx context.Context) ([]byte, error) {
 	r.after = first - 1
 	return shared.EventFrame(shared.EventResponse, shared.Response{Command: shared.CommandRecover, Code: shared.CodePartial,
 		Message: "more messages were missed than are replayed; page older ones with history", Before: first.String()})
-}
-
-// emit queues an event for this socket alone.
-func (c *client) emit(name string, v any) {
-	frame, err := shared.EventFrame(name, v)
-	if err != nil {
-		c.log.Error("encode event", "event", name, "err", err)
-		return
-	}
-	c.sock.Send(frame, 0)
 }
 
 // answer sends the response to a request: an ACK when the request carried

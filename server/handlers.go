@@ -115,6 +115,8 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 	}
 	ctx := c.sock.Context()
 	u, err := s.store.User(ctx, req.ID)
+	token, th := newToken()
+	expires := t.Add(s.cfg.TokenTTL)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		if s.cfg.SignupClosed {
@@ -125,7 +127,7 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 		if n := shared.RuneLen(req.Password); n < shared.MinPassword {
 			return refuse(shared.BadRequest("password", "shorter than 6 characters"))
 		}
-		if u, err = s.signup(ctx, req); err != nil {
+		if u, err = s.signup(ctx, req, th, expires); err != nil {
 			if errors.Is(err, store.ErrExists) { // lost a race with another sign-up
 				return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
 			}
@@ -144,15 +146,11 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 			if u, err = s.store.UpdateProfile(ctx, u.ID, req.Alias, req.Today); err != nil {
 				return c.internal("login: update profile", err)
 			}
-			p := profileOf(u)
-			s.hub.setProfile(p)
-			s.broadcast(shared.EventPresence, shared.Presence{Command: shared.PresenceProfile,
-				User: &shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: true}}, "")
+			s.hub.setProfile(profileOf(u))
 		}
-	}
-	token, th := newToken()
-	if err := s.store.CreateToken(ctx, th, u.ID, t.Add(s.cfg.TokenTTL)); err != nil {
-		return c.internal("login: create token", err)
+		if err := s.store.CreateToken(ctx, th, u.ID, expires); err != nil {
+			return c.internal("login: create token", err)
+		}
 	}
 	if c.user != nil { // a socket that logs in again first logs out
 		if err := s.store.DeleteToken(ctx, c.tokenHash); err != nil {
@@ -175,8 +173,9 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 
 func changed(old string, v *string) bool { return v != nil && *v != old }
 
-// signup creates the account of a first login.
-func (s *Server) signup(ctx context.Context, req shared.Login) (store.User, error) {
+// signup creates the account of a first login, with its session token
+// hash th, in one store transaction.
+func (s *Server) signup(ctx context.Context, req shared.Login, th []byte, expires time.Time) (store.User, error) {
 	hash, err := HashPassword(req.Password, s.cfg.HashCost)
 	if err != nil {
 		return store.User{}, err
@@ -188,7 +187,7 @@ func (s *Server) signup(ctx context.Context, req shared.Login) (store.User, erro
 	if req.Today != nil {
 		u.Today = *req.Today
 	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	if err := s.store.CreateUserToken(ctx, u, th, expires); err != nil {
 		return store.User{}, err
 	}
 	s.hub.addUser(profileOf(u))
@@ -296,7 +295,7 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		return refuse(err)
 	}
 	if req.Command == shared.RoomList {
-		c.emit(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()})
+		c.sock.Send(s.hub.roomFrame(), 0)
 		return ok("room list sent")
 	}
 	switch req.Command {

@@ -1,8 +1,9 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"slices"
-	"strings"
 	"sync"
 
 	"chatapp/server/sio"
@@ -11,12 +12,44 @@ import (
 
 // hub is the in-memory view of who is online and who is in which room. It
 // owns membership, never sockets' I/O: callers copy target lists under the
-// lock and send outside it.
+// lock and send outside it. Presence news and a login's lists are the
+// exception (see news).
 type hub struct {
 	mu     sync.RWMutex
 	users  map[string]*account // every known account, by folded id
 	online map[*client]*account
 	rooms  map[string]*room // by folded id
+
+	// Every login gets the presence list of every account, so it is kept
+	// ready: the online accounts, then the offline ones, each run encoded
+	// as it changes, and the list frame until anything in it changes
+	// (nil then).
+	onlineRun, offlineRun presenceRun
+	presenceCache         []byte
+
+	// roomCache is the room list frame until a room changes (nil then).
+	roomCache []byte
+
+	// news are the presence events (online, offline, profile) not yet
+	// sent, oldest first. They are sent in batches (deliverNews): a storm
+	// of logins would otherwise queue one event per login on every
+	// socket, and wake every socket's writer for each. newsVer is the
+	// version of the newest one; a socket gets only the news newer than
+	// its presence list (client.listVer). While newsBusy, a sender is
+	// running and will take what is added; otherwise adding news calls
+	// wakeNews (nil: news wait for takeNews).
+	news     []presenceNews
+	newsVer  uint64
+	newsBusy bool
+	wakeNews func()
+}
+
+// presenceNews is a presence event for every logged-in socket whose list
+// does not include it. That leaves out the user's own sockets from the
+// news of their online state: they logged in after it.
+type presenceNews struct {
+	ver   uint64
+	frame []byte
 }
 
 // account is a known user and the sockets logged in as them.
@@ -51,10 +84,15 @@ func (h *hub) addUserLocked(p shared.Profile) *account {
 	k := shared.Fold(p.ID)
 	a := h.users[k]
 	if a == nil {
-		a = &account{key: k, clients: map[*client]struct{}{}}
+		a = &account{key: k, profile: p, clients: map[*client]struct{}{}}
 		h.users[k] = a
+		h.setPresence(a)
+		return a
 	}
-	a.profile = p
+	if a.profile != p {
+		a.profile = p
+		h.setPresence(a)
+	}
 	return a
 }
 
@@ -69,9 +107,12 @@ func (h *hub) user(id string) (shared.Profile, bool) {
 	return a.profile, true
 }
 
-// setProfile updates a known account's profile.
+// setProfile updates a known account's profile and tells everyone.
 func (h *hub) setProfile(p shared.Profile) {
-	h.addUser(p)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a := h.addUserLocked(p)
+	h.addNewsLocked(shared.PresenceProfile, a, true)
 }
 
 // removeUser forgets an account (it was deleted); its sockets stay until
@@ -82,31 +123,92 @@ func (h *hub) removeUser(id string) {
 	k := shared.Fold(id)
 	if a := h.users[k]; a != nil && len(a.clients) == 0 {
 		delete(h.users, k)
+		h.offlineRun.remove(k)
+		h.presenceCache = nil
 	}
 }
 
-// login marks c as logged in as p. first is true when c is the user's
-// first socket (the user just came online).
-func (h *hub) login(c *client, p shared.Profile) (first bool) {
+// login marks c as logged in as p and hands send the room list frame and
+// then the presence list frame for c. When c is the user's first socket,
+// everyone else is told the user is online. send runs under h.mu, so c
+// gets its lists before any presence news that they do not include.
+func (h *hub) login(c *client, p shared.Profile, send func(frame []byte)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.addUserLocked(p)
 	a.clients[c] = struct{}{}
 	h.online[c] = a
-	return len(a.clients) == 1
+	if len(a.clients) == 1 { // came online
+		h.offlineRun.remove(a.key)
+		h.setPresence(a)
+		h.addNewsLocked(shared.PresenceOnline, a, true)
+	}
+	send(h.roomFrameLocked())
+	send(h.presenceFrameLocked())
+	c.listVer = h.newsVer
 }
 
-// logout removes c. last is true when it was the user's last socket.
-func (h *hub) logout(c *client) (p shared.Profile, last, ok bool) {
+// logout removes c. When it was the user's last socket, everyone else is
+// told the user is offline.
+func (h *hub) logout(c *client) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	a := h.online[c]
 	if a == nil {
-		return shared.Profile{}, false, false
+		return
 	}
 	delete(h.online, c)
 	delete(a.clients, c)
-	return a.profile, len(a.clients) == 0, true
+	if len(a.clients) == 0 { // went offline
+		h.onlineRun.remove(a.key)
+		h.setPresence(a)
+		h.addNewsLocked(shared.PresenceOffline, a, false)
+	}
+}
+
+// addNewsLocked queues the presence event command about a. h.mu must be
+// held.
+func (h *hub) addNewsLocked(command string, a *account, online bool) {
+	p := a.profile
+	frame := encodeEvent(shared.EventPresence, shared.Presence{Command: command,
+		User: &shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: online}})
+	h.newsVer++
+	h.news = append(h.news, presenceNews{ver: h.newsVer, frame: frame})
+	if !h.newsBusy && h.wakeNews != nil {
+		h.newsBusy = true
+		h.wakeNews()
+	}
+}
+
+// takeNews moves the queued news to dst[:0] and returns it. With none, the
+// sender is done: the next news calls wakeNews again.
+func (h *hub) takeNews(dst []presenceNews) []presenceNews {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	dst = append(dst[:0], h.news...)
+	clear(h.news)
+	h.news = h.news[:0]
+	if len(dst) == 0 {
+		h.newsBusy = false
+	}
+	return dst
+}
+
+// deliverNews hands send the news for every logged-in socket that are
+// newer than its presence list. Each socket gets the whole batch at once,
+// so its writer wakes once for it. send runs under h.mu, which orders the
+// news after the lists of logins (see login); a login since takeNews got
+// a list that includes the news, and gets none of them.
+func (h *hub) deliverNews(news []presenceNews, send func(c *client, frame []byte)) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.online {
+		for i := range news {
+			if news[i].ver > c.listVer {
+				send(c, news[i].frame)
+			}
+		}
+	}
 }
 
 // socketPool recycles target lists so a fan-out allocates no list.
@@ -120,15 +222,11 @@ func putSockets(s *[]*sio.Socket) {
 	socketPool.Put(s)
 }
 
-// allSockets appends every logged-in socket except those of user skip (a
-// folded id; "" skips nobody).
-func (h *hub) allSockets(dst []*sio.Socket, skip string) []*sio.Socket {
+// allSockets appends every logged-in socket.
+func (h *hub) allSockets(dst []*sio.Socket) []*sio.Socket {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c, a := range h.online {
-		if a.key == skip {
-			continue
-		}
+	for c := range h.online {
 		dst = append(dst, c.sock)
 	}
 	return dst
@@ -170,34 +268,109 @@ func (h *hub) roomSockets(dst []*sio.Socket, key string) []*sio.Socket {
 	return dst
 }
 
-// presenceList returns every known user with their online state, online
-// first, then by folded id.
-func (h *hub) presenceList() []shared.PresenceUser {
-	type entry struct {
-		key string
-		u   shared.PresenceUser
+// presenceFrameLocked returns the presence list event (every known
+// account with its online state, online ones first, then by folded id),
+// encoded. The frame is shared: callers must not modify it. h.mu must be
+// held for writing.
+func (h *hub) presenceFrameLocked() []byte {
+	if h.presenceCache == nil {
+		on, off := h.onlineRun.buf, h.offlineRun.buf
+		f := make([]byte, 0, len(presenceListHead)+len(on)+len(off)+len(presenceListTail))
+		f = append(f, presenceListHead...)
+		f = append(f, on...)
+		f = append(f, off...)
+		f = bytes.TrimSuffix(f, []byte(",")) // the last entry's
+		h.presenceCache = append(f, presenceListTail...)
 	}
-	h.mu.RLock()
-	entries := make([]entry, 0, len(h.users))
-	for k, a := range h.users {
-		p := a.profile
-		entries = append(entries, entry{k, shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: len(a.clients) > 0}})
+	return h.presenceCache
+}
+
+// presenceListHead and presenceListTail enclose the entries of the
+// presence list frame: `42["presence",{"command":"list","users":[` and
+// `]}]`, split from the frame of an empty list so that they are what
+// shared.EventFrame writes.
+var presenceListHead, presenceListTail = func() ([]byte, []byte) {
+	f, err := shared.EventFrame(shared.EventPresence, shared.Presence{Command: shared.PresenceList, Users: []shared.PresenceUser{}})
+	i := bytes.LastIndex(f, []byte("[]"))
+	if err != nil || i < 0 {
+		panic("server: cannot split the presence list frame")
 	}
-	h.mu.RUnlock()
-	slices.SortFunc(entries, func(a, b entry) int {
-		if a.u.Online != b.u.Online {
-			if a.u.Online {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a.key, b.key)
-	})
-	list := make([]shared.PresenceUser, len(entries))
-	for i := range entries {
-		list[i] = entries[i].u
+	return f[:i+1], f[i+1:]
+}()
+
+// setPresence encodes a's presence list entry, from its profile and
+// online state, into the run of that state. h.mu must be held.
+func (h *hub) setPresence(a *account) {
+	p := a.profile
+	u := shared.PresenceUser{ID: p.ID, Alias: p.Alias, Today: p.Today, Online: len(a.clients) > 0}
+	run := &h.offlineRun
+	if u.Online {
+		run = &h.onlineRun
 	}
-	return list
+	run.set(a.key, append(encodeJSON(u), ','))
+	h.presenceCache = nil
+}
+
+// presenceRun is a run of the presence list: accounts sorted by folded id
+// and their encoded entries, each followed by a comma, back to back in one
+// buffer. A list is then a copy of two buffers, and a change moves bytes
+// within one; visiting every account instead costs cache misses.
+type presenceRun struct {
+	keys []string // folded ids, sorted
+	lens []int    // lens[i]: the length of entry i with its comma
+	buf  []byte
+}
+
+// set puts entry as key's, in key order, replacing any it had.
+func (r *presenceRun) set(key string, entry []byte) {
+	i, found := slices.BinarySearch(r.keys, key)
+	off := r.offset(i)
+	if found {
+		r.buf = slices.Replace(r.buf, off, off+r.lens[i], entry...)
+		r.lens[i] = len(entry)
+		return
+	}
+	r.buf = slices.Insert(r.buf, off, entry...)
+	r.keys = slices.Insert(r.keys, i, key)
+	r.lens = slices.Insert(r.lens, i, len(entry))
+}
+
+// remove takes key's entry out, if it has one.
+func (r *presenceRun) remove(key string) {
+	i, found := slices.BinarySearch(r.keys, key)
+	if !found {
+		return
+	}
+	off := r.offset(i)
+	r.buf = slices.Delete(r.buf, off, off+r.lens[i])
+	r.keys = slices.Delete(r.keys, i, i+1)
+	r.lens = slices.Delete(r.lens, i, i+1)
+}
+
+// offset returns where entry i starts in buf.
+func (r *presenceRun) offset(i int) int {
+	n := 0
+	for _, l := range r.lens[:i] {
+		n += l
+	}
+	return n
+}
+
+// encodeEvent is shared.EventFrame for the events the hub keeps: they hold
+// only strings, numbers and bools, which always encode.
+func encodeEvent(name string, v any) []byte {
+	f, _ := shared.EventFrame(name, v)
+	return f
+}
+
+// encodeJSON returns v encoded as shared.EventFrame encodes it (no HTML
+// escaping). v holds only strings, numbers and bools, which always encode.
+func encodeJSON(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
 // room returns a copy of the room's facts and whether user (folded) is a
@@ -222,6 +395,7 @@ func (h *hub) setRoom(id, name, owner string, members []string) {
 		r.members[shared.Fold(m)] = struct{}{}
 	}
 	h.rooms[shared.Fold(id)] = r
+	h.roomCache = nil
 }
 
 func (h *hub) renameRoom(key, name string) {
@@ -229,6 +403,7 @@ func (h *hub) renameRoom(key, name string) {
 	defer h.mu.Unlock()
 	if r := h.rooms[key]; r != nil {
 		r.name = name
+		h.roomCache = nil
 	}
 }
 
@@ -236,6 +411,7 @@ func (h *hub) deleteRoom(key string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.rooms, key)
+	h.roomCache = nil
 }
 
 // setMember adds or removes user (folded) and reports whether that
@@ -252,6 +428,9 @@ func (h *hub) setMember(key, user string, member bool) (changed bool) {
 		r.members[user] = struct{}{}
 	} else {
 		delete(r.members, user)
+	}
+	if was != member {
+		h.roomCache = nil
 	}
 	return was != member
 }
@@ -276,22 +455,44 @@ func (h *hub) dropMember(user string) {
 	for _, r := range h.rooms {
 		delete(r.members, user)
 	}
+	h.roomCache = nil
 }
 
-// roomList returns the rooms sorted by folded id in byte order.
-func (h *hub) roomList() []shared.RoomInfo {
+// roomFrame returns the room list event (the rooms sorted by folded id
+// in byte order), encoded. The frame is shared: callers must not modify it.
+func (h *hub) roomFrame() []byte {
 	h.mu.RLock()
-	list := make([]shared.RoomInfo, 0, len(h.rooms))
+	f := h.roomCache
+	h.mu.RUnlock()
+	if f != nil {
+		return f
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.roomFrameLocked()
+}
+
+// h.mu must be held for writing.
+func (h *hub) roomFrameLocked() []byte {
+	if h.roomCache == nil {
+		h.roomCache = encodeEvent(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: h.roomListLocked()})
+	}
+	return h.roomCache
+}
+
+// roomListLocked returns the rooms sorted by folded id in byte order.
+// h.mu must be held.
+func (h *hub) roomListLocked() []shared.RoomInfo {
 	keys := make([]string, 0, len(h.rooms))
 	for k := range h.rooms {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	list := make([]shared.RoomInfo, 0, len(h.rooms))
 	for _, k := range keys {
 		r := h.rooms[k]
 		list = append(list, shared.RoomInfo{ID: r.id, Name: r.name, Owner: r.owner, Members: len(r.members)})
 	}
-	h.mu.RUnlock()
 	return list
 }
 

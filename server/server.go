@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -131,6 +132,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		throttle: newThrottle(),
 		clients:  map[*sio.Socket]*client{},
 	}
+	s.hub.wakeNews = func() { go s.sendNews() }
 	ctx := context.Background()
 	users, err := s.store.Users(ctx)
 	if err != nil {
@@ -286,7 +288,7 @@ func (s *Server) FanoutFrom(msgs []shared.Message, origins []any) {
 		case m.Command == shared.CommandGroupchat:
 			list = s.hub.roomSockets(list, to)
 		case to == shared.Fold(shared.All):
-			list = s.hub.allSockets(list, "")
+			list = s.hub.allSockets(list)
 		case to == shared.Fold(m.Sender):
 			list = s.hub.userSockets(list, to)
 		default:
@@ -302,19 +304,22 @@ func (s *Server) FanoutFrom(msgs []shared.Message, origins []any) {
 	}
 }
 
-// broadcast queues one event, encoded once, on every logged-in socket
-// except those of user skip (folded; "" skips nobody).
-func (s *Server) broadcast(name string, v any, skip string) {
-	frame, err := shared.EventFrame(name, v)
-	if err != nil {
-		s.log.Error("encode event", "event", name, "err", err)
-		return
-	}
-	targets := getSockets()
-	defer putSockets(targets)
-	*targets = s.hub.allSockets(*targets, skip)
-	for _, so := range *targets {
-		so.Send(frame, 0)
+// sendNews sends presence news in batches until there are none. The hub
+// starts it (wakeNews) when news come and no sender runs; news added
+// meanwhile join the next batch.
+func (s *Server) sendNews() {
+	var news []presenceNews
+	for {
+		// Let the logins that are about to happen add theirs first: with
+		// one P (GOMAXPROCS=1) a storm of logins would otherwise get a
+		// batch each, like the store's committer without its yield.
+		runtime.Gosched()
+		news = s.hub.takeNews(news)
+		if len(news) == 0 {
+			return
+		}
+		s.hub.deliverNews(news, func(c *client, frame []byte) { c.sock.Send(frame, 0) })
+		clear(news) // drop the frames
 	}
 }
 
@@ -360,14 +365,10 @@ func (s *Server) broadcastRooms() {
 
 // s.rooms.mu must be held.
 func (s *Server) pushRoomsLocked() {
-	frame, err := shared.EventFrame(shared.EventRoom, shared.RoomEvent{Command: shared.RoomList, Rooms: s.hub.roomList()})
-	if err != nil {
-		s.log.Error("encode room list", "err", err)
-		return
-	}
+	frame := s.hub.roomFrame()
 	targets := getSockets()
 	defer putSockets(targets)
-	*targets = s.hub.allSockets(*targets, "")
+	*targets = s.hub.allSockets(*targets)
 	for _, so := range *targets {
 		so.Send(frame, 0)
 	}

@@ -85,6 +85,8 @@ type Store struct {
 	since      *sql.Stmt
 	count      *sql.Stmt
 	nthNewest  *sql.Stmt
+	user       *sql.Stmt // every login
+	tokenUser  *sql.Stmt // every session resume
 
 	// mu guards closed against Append's send on reqs: Append holds it for
 	// reading while it queues, Close takes it for writing to close reqs.
@@ -338,6 +340,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.r, &s.since, sinceSQL},
 		{s.r, &s.count, countSQL},
 		{s.r, &s.nthNewest, nthNewestSQL},
+		{s.r, &s.user, userSQL},
+		{s.r, &s.tokenUser, tokenUserSQL},
 	}
 	for _, st := range stmts {
 		p, err := st.db.PrepareContext(ctx, st.sql)
@@ -370,7 +374,7 @@ func (s *Store) Close() error {
 // writer's close is the last one and checkpoints the WAL into the file.
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest} {
+	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest, s.user, s.tokenUser} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -19,6 +19,14 @@ type User struct {
 
 const userCols = `id, alias, today, hash`
 
+// The queries of a login and of a session resume, prepared at Open.
+const (
+	userSQL      = `SELECT ` + userCols + ` FROM users WHERE id_key = ?`
+	tokenUserSQL = `SELECT u.id, u.alias, u.today, u.hash
+		FROM tokens t JOIN users u ON u.id_key = t.user_key
+		WHERE t.hash = ? AND t.expires > ?`
+)
+
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	err := row.Scan(&u.ID, &u.Alias, &u.Today, &u.Hash)
@@ -30,7 +38,7 @@ func (s *Store) User(ctx context.Context, id string) (User, error) {
 	if err := s.live(); err != nil {
 		return User{}, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id_key = ?`, shared.Fold(id)))
+	u, err := scanUser(s.user.QueryRowContext(ctx, shared.Fold(id)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: user %q: %w", id, ErrNotFound)
 	}
@@ -69,20 +77,56 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	if err := s.live(); err != nil {
 		return err
 	}
+	if err := insertUser(ctx, s.w, u); err != nil {
+		return fmt.Errorf("store: create user %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+// CreateUserToken stores a new account and a session token's hash for it
+// until expires, in one transaction (one fsync rather than two): a sign-up
+// that logs in. ErrExists if the id is taken in any case; then no token
+// is stored either.
+func (s *Store) CreateUserToken(ctx context.Context, u User, tokenHash []byte, expires time.Time) error {
+	if err := s.live(); err != nil {
+		return err
+	}
+	if len(tokenHash) == 0 {
+		return errors.New("store: create user: empty token hash")
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if err := insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (hash, user_key, expires) VALUES (?, ?, ?)`,
+			tokenHash, shared.Fold(u.ID), expires.UnixMilli())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: create user %q: %w", u.ID, err)
+	}
+	return nil
+}
+
+// insertUser inserts u through db (the writer or a transaction on it);
+// ErrExists if the id is taken in any case.
+func insertUser(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, u User) error {
 	if u.ID == "" {
-		return errors.New("store: create user: empty id")
+		return errors.New("empty id")
 	}
 	if u.Hash == nil {
 		u.Hash = []byte{} // NOT NULL
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO users (id_key, id, hash, alias, today, created)
+	res, err := db.ExecContext(ctx, `INSERT INTO users (id_key, id, hash, alias, today, created)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		shared.Fold(u.ID), u.ID, u.Hash, u.Alias, u.Today, shared.FormatTime(nowMillis()))
 	if err != nil {
-		return fmt.Errorf("store: create user %q: %w", u.ID, err)
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("store: create user %q: %w", u.ID, ErrExists)
+		return ErrExists
 	}
 	return nil
 }
@@ -190,9 +234,7 @@ func (s *Store) TokenUser(ctx context.Context, tokenHash []byte, now time.Time) 
 	if err := s.live(); err != nil {
 		return User{}, err
 	}
-	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT u.id, u.alias, u.today, u.hash
-		FROM tokens t JOIN users u ON u.id_key = t.user_key
-		WHERE t.hash = ? AND t.expires > ?`, tokenHash, now.UnixMilli()))
+	u, err := scanUser(s.tokenUser.QueryRowContext(ctx, tokenHash, now.UnixMilli()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("store: token: %w", ErrNotFound)
 	}
