@@ -227,8 +227,8 @@ func wantCode(c string, field string) outcome { return outcome{codes: []string{c
 var (
 	protocolClose = outcome{close: true, status: []websocket.StatusCode{websocket.StatusProtocolError}}
 	tooBigClose   = outcome{close: true, status: []websocket.StatusCode{websocket.StatusMessageTooBig}}
-	// invalid UTF-8 in a text frame: RFC 6455 says 1007; 1002 is as final.
-	utf8Close = outcome{close: true, status: []websocket.StatusCode{websocket.StatusInvalidFramePayloadData, websocket.StatusProtocolError}}
+	// invalid UTF-8 in a text frame: 1007, as RFC 6455 says.
+	utf8Close = outcome{close: true, status: []websocket.StatusCode{websocket.StatusInvalidFramePayloadData}}
 )
 
 type badCase struct {
