@@ -138,6 +138,7 @@ func (s *Server) enter(c *client, p shared.Profile, th []byte, offset shared.Seq
 		defer s.fanMu.Unlock()
 	}
 	s.hub.login(c, p, func(frame []byte) { c.sock.Send(frame, 0) })
+	s.trim.poke()
 	if replay {
 		// LastSeq is the newest committed seq; the store advances it
 		// after the commit and before calling Fanout.

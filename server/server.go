@@ -113,7 +113,16 @@ type Server struct {
 	// fanMu orders fan-out against session recovery: Fanout holds it for
 	// each batch, enter while it joins a socket and queues its replay.
 	fanMu sync.Mutex
+	// trim returns the memory of a burst of logins once it is over.
+	trim *trimmer
 }
+
+// A burst of logins is over when none has come for trimQuiet; then the
+// heap beyond the live heap goes back to the OS if it exceeds trimMin.
+const (
+	trimQuiet = 2 * time.Second
+	trimMin   = 8 << 20
+)
 
 // New builds a Server on an open store and loads accounts and rooms into
 // the hub. The store's Options.OnCommitFrom must call s.FanoutFrom, as main
@@ -133,6 +142,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		clients:  map[*sio.Socket]*client{},
 	}
 	s.hub.wakeNews = func() { go s.sendNews() }
+	s.trim = newTrimmer(trimQuiet, trimMin, log)
 	ctx := context.Background()
 	users, err := s.store.Users(ctx)
 	if err != nil {
@@ -214,6 +224,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go s.sweepTokens(ctx)
+	defer s.trim.stop()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	select {
 	case err := <-errc:
