@@ -110,20 +110,32 @@ type event struct {
 func (ts *testServer) dial(name string, auth any) *tc {
 	ts.t.Helper()
 	c := ts.dialRaw(name)
-	pkt := "40"
-	if auth != nil {
-		b, _ := json.Marshal(auth)
-		pkt += string(b)
-	}
-	c.writeText(pkt)
+	c.writeText(connectPacket(auth))
 	c.waitFor(func() bool { return c.sid != "" || c.cerr != "" }, "CONNECT reply")
 	return c
+}
+
+// connectPacket is the CONNECT to "/" with auth (nil: none).
+func connectPacket(auth any) string {
+	if auth == nil {
+		return "40"
+	}
+	b, _ := json.Marshal(auth)
+	return "40" + string(b)
 }
 
 // login dials anonymously and logs in; it fails the test unless 200.
 func (ts *testServer) login(id string) (*tc, shared.Response) {
 	ts.t.Helper()
 	c := ts.dial(id, nil)
+	return c, ts.loginOn(c, id)
+}
+
+// loginOn logs the connected client c in as id, with the password and
+// alias every test account uses, and takes the room and presence lists
+// that follow; it fails the test unless 200.
+func (ts *testServer) loginOn(c *tc, id string) shared.Response {
+	ts.t.Helper()
 	if c.cerr != "" {
 		ts.t.Fatalf("%s: connect error %s", id, c.cerr)
 	}
@@ -133,7 +145,7 @@ func (ts *testServer) login(id string) (*tc, shared.Response) {
 	}
 	c.take(shared.EventRoom, nil)
 	c.take(shared.EventPresence, nil)
-	return c, r
+	return r
 }
 
 func (ts *testServer) dialRaw(name string) *tc {

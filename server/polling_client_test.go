@@ -67,12 +67,7 @@ func (ts *testServer) dialPolling(name string, auth any) *pc {
 		}
 	})
 	go c.pollLoop()
-	pkt := "40"
-	if auth != nil {
-		b, _ := json.Marshal(auth)
-		pkt += string(b)
-	}
-	c.send(pkt)
+	c.send(connectPacket(auth))
 	c.waitFor(func() bool { return c.sid != "" || c.cerr != "" }, "CONNECT reply")
 	return c
 }
@@ -81,16 +76,7 @@ func (ts *testServer) dialPolling(name string, auth any) *pc {
 func (ts *testServer) loginPolling(id string) (*pc, shared.Response) {
 	ts.t.Helper()
 	c := ts.dialPolling(id, nil)
-	if c.cerr != "" {
-		ts.t.Fatalf("%s: connect error %s", id, c.cerr)
-	}
-	r := c.req(shared.EventLogin, map[string]any{"id": id, "password": "secret-" + id, "alias": "Alias " + id})
-	if r.Code != shared.CodeOK {
-		ts.t.Fatalf("%s: login: %+v", id, r)
-	}
-	c.take(shared.EventRoom, nil)
-	c.take(shared.EventPresence, nil)
-	return c, r
+	return c, ts.loginOn(c.tc, id)
 }
 
 // pollLoop GETs until stop is closed or the session ends, answering pings
