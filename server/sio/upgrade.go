@@ -21,34 +21,16 @@ import (
 func (srv *Server) serveWebSocketSID(w http.ResponseWriter, r *http.Request, s *Socket) {
 	pt := s.poll
 	if pt == nil || !pt.reserveProbe() {
-		if c, err := acceptWS(w, r, srv.cfg.MaxPayload); err == nil {
-			c.reject(statusPolicyViolation, "session already open")
-		}
+		srv.refuseWS(w, r, statusPolicyViolation, "session already open")
 		return
 	}
 	if !srv.addGoroutine() {
 		pt.releaseProbe(nil)
-		if c, err := acceptWS(w, r, srv.cfg.MaxPayload); err == nil {
-			c.reject(statusGoingAway, "")
-		}
+		srv.refuseWS(w, r, statusGoingAway, "")
 		return
 	}
-	c, err := acceptWS(w, r, srv.cfg.MaxPayload)
-	if err != nil { // acceptWS has answered the request
-		pt.releaseProbe(nil)
-		srv.rejected.Add(1)
-		s.logAt(slog.LevelDebug, "sio: websocket accept", "err", err)
-		srv.wg.Done()
-		return
-	}
-	if !pt.attach(c) {
-		c.closeNow()
-		srv.wg.Done()
-		return
-	}
-	if !s.probe(c) {
-		pt.releaseProbe(c)
-		c.closeNow()
+	c := s.acceptProbe(w, r)
+	if c == nil {
 		srv.wg.Done()
 		return
 	}
@@ -63,6 +45,37 @@ func (srv *Server) serveWebSocketSID(w http.ResponseWriter, r *http.Request, s *
 			s.logAt(slog.LevelDebug, "sio: websocket read", "err", err)
 		}
 	})
+}
+
+// refuseWS accepts a WebSocket only to close it at once with code.
+func (srv *Server) refuseWS(w http.ResponseWriter, r *http.Request, code statusCode, reason string) {
+	if c, err := acceptWS(w, r, srv.cfg.MaxPayload); err == nil {
+		c.reject(code, reason)
+	}
+}
+
+// acceptProbe accepts the WebSocket of an upgrade and runs the probe on
+// it. It returns the connection once the upgrade is complete, or nil: the
+// probe slot is released and the connection closed.
+func (s *Socket) acceptProbe(w http.ResponseWriter, r *http.Request) *wsConn {
+	pt := s.poll
+	c, err := acceptWS(w, r, s.srv.cfg.MaxPayload)
+	if err != nil { // acceptWS has answered the request
+		pt.releaseProbe(nil)
+		s.srv.rejected.Add(1)
+		s.logAt(slog.LevelDebug, "sio: websocket accept", "err", err)
+		return nil
+	}
+	if !pt.attach(c) {
+		c.closeNow()
+		return nil
+	}
+	if !s.probe(c) {
+		pt.releaseProbe(c)
+		c.closeNow()
+		return nil
+	}
+	return c
 }
 
 // addGoroutine counts a goroutine that serves a session, unless Shutdown
