@@ -115,19 +115,6 @@ func (h *hub) setProfile(p shared.Profile) {
 	h.addNewsLocked(shared.PresenceProfile, a, true)
 }
 
-// removeUser forgets an account (it was deleted); its sockets stay until
-// they go.
-func (h *hub) removeUser(id string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	k := shared.Fold(id)
-	if a := h.users[k]; a != nil && len(a.clients) == 0 {
-		delete(h.users, k)
-		h.offlineRun.remove(k)
-		h.presenceCache = nil
-	}
-}
-
 // login marks c as logged in as p and hands send the room list frame and
 // then the presence list frame for c. When c is the user's first socket,
 // everyone else is told the user is online. send runs under h.mu, so c
@@ -446,16 +433,6 @@ func (h *hub) roomsOwned(user string) int {
 		}
 	}
 	return n
-}
-
-// dropMember removes user (folded) from every room (account deleted).
-func (h *hub) dropMember(user string) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, r := range h.rooms {
-		delete(r.members, user)
-	}
-	h.roomCache = nil
 }
 
 // roomFrame returns the room list event (the rooms sorted by folded id
