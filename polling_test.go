@@ -1,7 +1,6 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,13 +13,7 @@ import (
 // upgrade to WebSocket), with transports: ["polling"], and with
 // upgrade: false.
 func TestSocketIOClientPollingInterop(t *testing.T) {
-	dir, _ := filepath.Abs("testdata/interop")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client")); err != nil {
-		out, err := exec.Command("npm", "ci", "--prefix", dir, "--no-audit", "--no-fund").CombinedOutput()
-		if err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	dir := interopDeps(t)
 	p := startServer(t, t.TempDir(), "--msg-rate", "0")
 	for _, mode := range []string{"default", "polling", "noupgrade"} {
 		t.Run(mode, func(t *testing.T) {

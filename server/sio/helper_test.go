@@ -300,6 +300,27 @@ func (c *client) expectClose() websocket.StatusCode {
 	}
 }
 
+// framesUntilClose reads until the connection ends and returns every
+// text frame but pings, and the close status (-1 without a close frame).
+func (c *client) framesUntilClose() ([]string, websocket.StatusCode) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var frames []string
+	for {
+		_, b, err := c.c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				c.t.Fatalf("connection not closed within 5s; frames %q", frames)
+			}
+			return frames, websocket.CloseStatus(err)
+		}
+		if string(b) != "2" {
+			frames = append(frames, string(b))
+		}
+	}
+}
+
 // expectOpen checks that the session still works: an echo round trip.
 func (c *client) expectOpen() {
 	c.t.Helper()

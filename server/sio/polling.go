@@ -43,7 +43,7 @@ const (
 	// gets its noop (6), and any later request gets 400 code 1.
 	tombTTL = time.Second
 	// shutdownGrace bounds how long Shutdown waits for a polling client's
-	// next GET to deliver its DISCONNECT and close packets.
+	// next GET to collect what is queued and the close packet.
 	shutdownGrace = time.Second
 )
 

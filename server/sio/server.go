@@ -370,8 +370,11 @@ func (srv *Server) unregister(s *Socket) {
 	srv.connections.Add(-1)
 }
 
-// Shutdown stops accepting sessions, sends every socket DISCONNECT (41) for
-// each namespace it joined, and closes its WebSocket with StatusGoingAway.
+// Shutdown stops accepting sessions and closes every session at the
+// transport level: what is queued goes out, then a WebSocket is closed
+// with StatusGoingAway and a polling client's next GET gets the close
+// packet. No DISCONNECT (41) is sent, so stock clients reconnect by
+// themselves (Socket.Disconnect is the kick that stops them).
 // It returns when every session goroutine has ended, or when ctx is done;
 // then the remaining connections are cut and ctx's error is returned.
 // http.Server.Shutdown does not close hijacked connections: call this too

@@ -336,9 +336,13 @@ func (s *Socket) reason() string {
 	return s.closeReason
 }
 
-// shutdown sends 41 for every joined namespace, then closes with 1001.
+// shutdown writes what is queued, then closes the transport as going away
+// (1001; over polling, the close packet `1`), without DISCONNECT (41): a
+// stock client takes 41 as a kick ("io server disconnect") and never
+// reconnects, while a transport close makes it reconnect with its backoff,
+// to this server once it is back.
 func (s *Socket) shutdown() {
-	s.endWith(func(string) bool { return true }, statusGoingAway, "server shutting down", true)
+	s.end(statusGoingAway, "server shutting down", true)
 }
 
 func (s *Socket) slowConsumer() {
