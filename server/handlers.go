@@ -246,6 +246,13 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 		if req.Recipient == "" {
 			return refuse(shared.BadRequest("recepient", "required"))
 		}
+		if shared.Fold(req.Recipient) == shared.Fold(shared.All) {
+			// ALL is reserved, never a room: as in the original server,
+			// whose default send is groupchat to ALL, it is the broadcast,
+			// stored and delivered as chat to ALL.
+			m.Command, m.Recipient = shared.CommandChat, shared.All
+			break
+		}
 		id, _, member, found := s.hub.room(shared.Fold(req.Recipient), c.userKey)
 		if !found {
 			return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))
