@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,11 +41,17 @@ type Config struct {
 	// session may take to send `5`; then it is closed and the session goes
 	// on polling. Zero means 10s.
 	UpgradeTimeout time.Duration
-	// AllowedOrigins lists extra allowed Origin values, "scheme://host[:port]".
-	// Requests without Origin and same-origin requests (Origin host equals
-	// the Host header) are always allowed; any other Origin gets HTTP 403.
-	// Polling responses to an allowed Origin carry CORS headers that echo
-	// it and allow credentials; preflight OPTIONS requests get 204.
+	// AllowedOrigins lists the page origins allowed besides the server's
+	// own, each "scheme://host[:port]" (see ParseOrigin), or "*" for any
+	// origin, or "null" for the opaque origin of pages opened from disk
+	// (and of sandboxed frames, on any site). Requests without Origin
+	// (non-browser clients) and same-origin requests (the Origin's scheme,
+	// host and port are the request's own: its TLS and Host header) are
+	// always allowed; any other Origin gets HTTP 403. Polling responses to
+	// an allowed Origin carry CORS headers that echo it and allow
+	// credentials (never "*", which browsers refuse with credentials);
+	// preflight OPTIONS requests get 204. Invalid entries are logged and
+	// ignored: validate them with ParseOrigin first.
 	AllowedOrigins []string
 	// Namespaces lists the namespaces that exist. Nil means just "/". A
 	// CONNECT to any other gets CONNECT_ERROR {"message":"Invalid namespace"}.
@@ -114,7 +121,10 @@ type Server struct {
 	eh      engineHandler
 	log     *slog.Logger
 	origins map[string]bool // normalized AllowedOrigins
-	nsps    map[string]bool
+	// anyOrigin and nullOrigin are the "*" and "null" opt-ins of
+	// AllowedOrigins.
+	anyOrigin, nullOrigin bool
+	nsps                  map[string]bool
 
 	mu       sync.Mutex
 	sessions map[string]*Socket // by Engine.IO sid; guarded by mu
@@ -152,12 +162,21 @@ func newServer(cfg Config, eh engineHandler) *Server {
 		perAddr:  make(map[string]int),
 	}
 	for _, o := range cfg.AllowedOrigins {
-		u, err := url.Parse(strings.TrimSpace(o))
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			srv.log.Warn("sio: ignoring invalid allowed origin", "origin", o)
-			continue
+		switch o = strings.TrimSpace(o); o {
+		case "*":
+			srv.anyOrigin = true
+			srv.log.Warn("sio: allowed origins include *: web pages on any site may connect from their visitors' browsers")
+		case "null":
+			srv.nullOrigin = true
+			srv.log.Warn("sio: allowed origins include null: pages opened from disk, and sandboxed frames on any site, may connect")
+		default:
+			norm, err := ParseOrigin(o)
+			if err != nil {
+				srv.log.Warn("sio: ignoring invalid allowed origin", "origin", o, "err", err)
+				continue
+			}
+			srv.origins[norm] = true
 		}
-		srv.origins[normOrigin(u.Scheme, u.Host)] = true
 	}
 	for _, n := range cfg.Namespaces {
 		srv.nsps[n] = true
@@ -409,8 +428,8 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 
 // cors applies the Origin policy to a polling request and reports whether
 // it may go on. An allowed cross-origin request gets the CORS headers: the
-// exact Origin (never "*", which browsers refuse with credentials) and
-// Access-Control-Allow-Credentials.
+// exact Origin (never "*", which browsers refuse with credentials, even
+// when AllowedOrigins has "*") and Access-Control-Allow-Credentials.
 func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
@@ -444,20 +463,42 @@ func (srv *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// originAllowed applies the Origin policy of Config.AllowedOrigins.
+// originAllowed applies the Origin policy of Config.AllowedOrigins. The
+// server's own origin is the request's scheme, Host and port: an Origin
+// that names the same host under another scheme is another site.
 func (srv *Server) originAllowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	switch {
+	case origin == "" || srv.anyOrigin:
 		return true
+	case origin == "null":
+		return srv.nullOrigin
 	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	norm, err := ParseOrigin(origin)
+	if err != nil {
 		return false
 	}
-	if strings.EqualFold(stripDefaultPort(u.Scheme, u.Host), stripDefaultPort(u.Scheme, r.Host)) {
-		return true
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
 	}
-	return srv.origins[normOrigin(u.Scheme, u.Host)]
+	return norm == normOrigin(scheme, r.Host) || srv.origins[norm]
+}
+
+// ParseOrigin checks that s is a web origin, "scheme://host[:port]" with
+// nothing after it but an optional "/", and returns it normalized: scheme
+// and host in lower case, without the scheme's default port.
+func ParseOrigin(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Scheme == "" || u.Host == "" || u.Opaque != "":
+		return "", fmt.Errorf("%q is not scheme://host[:port]", s)
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", fmt.Errorf("%q has more than scheme://host[:port]", s)
+	}
+	return normOrigin(u.Scheme, u.Host), nil
 }
 
 func normOrigin(scheme, host string) string {

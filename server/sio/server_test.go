@@ -85,7 +85,7 @@ func TestOrigin(t *testing.T) {
 	}{
 		{"", true},
 		{"http://" + host, true},                 // same origin
-		{"https://" + host, true},                // same host, other scheme: still the Host
+		{"https://" + host, false},               // same host, other scheme: another site
 		{"https://app.example.com", true},        // allowed
 		{"https://APP.example.com:443", true},    // allowed, normalized
 		{"http://localhost:8080", true},          // allowed with a port
