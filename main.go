@@ -119,7 +119,8 @@ type serveCmd struct {
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
 	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most connections open at once from one address (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
-	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials (scheme://host[:port], comma-separated)."`
+	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials: scheme://host[:port], * for any, null for pages opened from disk (comma-separated)."`
+	PublicURL      string   `name:"public-url" help:"The address the world uses for this server (e.g. https://chat.example.com): its origin is allowed, and requests for other host names than it and loopback ones get 421 (stops DNS rebinding)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
 	CPUProfile     string   `name:"cpu-profile" help:"Write a CPU profile (pprof) of the whole run to this file (docs/PERFORMANCE.md)."`
@@ -148,6 +149,19 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--max-rooms must be at least 1")
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
+	}
+	for _, o := range cmd.AllowedOrigins {
+		if o = strings.TrimSpace(o); o == "*" || o == "null" {
+			continue
+		}
+		if _, err := sio.ParseOrigin(o); err != nil {
+			return fmt.Errorf("--allowed-origins: %q is not scheme://host[:port], * or null", o)
+		}
+	}
+	if cmd.PublicURL != "" {
+		if _, err := server.ParsePublicURL(cmd.PublicURL); err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
 	}
 	return nil
 }
@@ -212,6 +226,7 @@ func (cmd *serveCmd) Run(e *env) error {
 		MaxRoomsPerUser: cmd.MaxRooms,
 		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
+		PublicURL:       cmd.PublicURL,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err

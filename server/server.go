@@ -53,9 +53,16 @@ type Config struct {
 	// means 25 s and 20 s.
 	PingInterval, PingTimeout time.Duration
 	// AllowedOrigins are the Origins accepted besides the page's own
-	// ("scheme://host[:port]"): for WebSockets, and for polling with CORS
-	// and credentials.
+	// ("scheme://host[:port]", "*" for any, "null" for pages opened from
+	// disk; see sio.Config): for WebSockets, and for polling with CORS and
+	// credentials.
 	AllowedOrigins []string
+	// PublicURL, when set ("https://chat.example.com", see
+	// ParsePublicURL), is the address the world uses for this server.
+	// Requests for other host names than its own and loopback ones get 421,
+	// which defeats DNS rebinding; its origin is allowed like the request's
+	// own, which behind a TLS-terminating proxy is plain HTTP.
+	PublicURL string
 }
 
 func (c *Config) setDefaults() {
@@ -98,6 +105,7 @@ type Server struct {
 	metrics  metrics
 	sio      *sio.Server
 	mux      *http.ServeMux
+	handler  http.Handler // mux, behind the Host check of PublicURL
 	throttle *throttle
 
 	clientsMu sync.RWMutex
@@ -129,6 +137,13 @@ const (
 // wires it.
 func New(cfg Config, deps Deps) (*Server, error) {
 	cfg.setDefaults()
+	var public string
+	if cfg.PublicURL != "" {
+		var err error
+		if public, err = ParsePublicURL(cfg.PublicURL); err != nil {
+			return nil, fmt.Errorf("server: public URL: %w", err)
+		}
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -141,6 +156,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		throttle: newThrottle(),
 		clients:  map[*sio.Socket]*client{},
 	}
+	s.mux = http.NewServeMux()
+	s.handler = s.mux
 	s.hub.wakeNews = func() { go s.sendNews() }
 	s.trim = newTrimmer(trimQuiet, trimMin, log)
 	ctx := context.Background()
@@ -158,16 +175,20 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	for _, r := range rooms {
 		s.hub.setRoom(r.ID, r.Name, r.Owner, r.Members)
 	}
+	origins := cfg.AllowedOrigins
+	if public != "" {
+		origins = append(slices.Clip(origins), public)
+		s.handler = newHostCheck(public).wrap(s.mux)
+	}
 	s.sio = sio.NewServer(sio.Config{
 		PingInterval:       cfg.PingInterval,
 		PingTimeout:        cfg.PingTimeout,
 		MaxPayload:         cfg.MaxPayload,
 		SendBuffer:         cfg.SendBuffer,
-		AllowedOrigins:     cfg.AllowedOrigins,
+		AllowedOrigins:     origins,
 		MaxSessionsPerAddr: max(cfg.MaxConnsPerIP, 0),
 		Logger:             log,
 	}, s)
-	s.mux = http.NewServeMux()
 	s.mux.Handle("/socket.io/", s.sio)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -208,7 +229,7 @@ func profileOf(u store.User) shared.Profile {
 
 // ServeHTTP serves the protocol at /socket.io/, /healthz and the UI.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully: stop
