@@ -121,6 +121,7 @@ type serveCmd struct {
 	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most connections open at once from one address (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials: scheme://host[:port], * for any, null for pages opened from disk (comma-separated)."`
 	PublicURL      string   `name:"public-url" help:"The address the world uses for this server (e.g. https://chat.example.com): its origin is allowed, and requests for other host names than it and loopback ones get 421 (stops DNS rebinding)."`
+	Public         string   `type:"existingdir" help:"Serve this folder's files at /public/ (e.g. the book's client pages with jQuery and socket.io.js)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
 	CPUProfile     string   `name:"cpu-profile" help:"Write a CPU profile (pprof) of the whole run to this file (docs/PERFORMANCE.md)."`
@@ -227,6 +228,7 @@ func (cmd *serveCmd) Run(e *env) error {
 		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
 		PublicURL:       cmd.PublicURL,
+		PublicDir:       cmd.Public,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err

@@ -63,6 +63,8 @@ type Config struct {
 	// which defeats DNS rebinding; its origin is allowed like the request's
 	// own, which behind a TLS-terminating proxy is plain HTTP.
 	PublicURL string
+	// PublicDir, when set, is a folder served at /public/ (publicFiles).
+	PublicDir string
 }
 
 func (c *Config) setDefaults() {
@@ -144,6 +146,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("server: public URL: %w", err)
 		}
 	}
+	var files *publicFiles
+	if cfg.PublicDir != "" {
+		var err error
+		if files, err = newPublicFiles(cfg.PublicDir); err != nil {
+			return nil, fmt.Errorf("server: public folder: %w", err)
+		}
+	}
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -199,6 +208,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.UI != nil {
 		s.mux.Handle("/", securityHeaders(deps.UI))
 	}
+	if files != nil {
+		s.mux.Handle("/public/", files)
+	}
 	return s, nil
 }
 
@@ -227,7 +239,8 @@ func profileOf(u store.User) shared.Profile {
 	return shared.Profile{ID: u.ID, Alias: u.Alias, Today: u.Today}
 }
 
-// ServeHTTP serves the protocol at /socket.io/, /healthz and the UI.
+// ServeHTTP serves the protocol at /socket.io/, /healthz, the UI and
+// /public/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
