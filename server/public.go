@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -47,28 +48,13 @@ func (p *publicFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := p.root.Open(name)
+	f, st, err := p.open(name, strings.HasSuffix(r.URL.Path, "/"))
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err == nil && st.IsDir() && strings.HasSuffix(r.URL.Path, "/") {
-		f.Close()
-		name = path.Join(name, "index.html")
-		if f, err = p.root.Open(name); err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		defer f.Close()
-		st, err = f.Stat()
-	}
-	if err != nil || !st.Mode().IsRegular() {
-		http.NotFound(w, r)
-		return
-	}
-	ctype := mime.TypeByExtension(path.Ext(name))
+	ctype := mime.TypeByExtension(path.Ext(st.Name())) // name may be a folder, st its index.html
 	if ctype == "" {
 		ctype = "application/octet-stream"
 	}
@@ -81,19 +67,41 @@ func (p *publicFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	var content io.ReadSeeker = f
 	csp := "default-src 'none'; sandbox"
-	if strings.HasPrefix(ctype, "text/html") && st.Size() <= maxInlineHTML {
-		b, err := io.ReadAll(f)
-		if err != nil {
-			http.Error(w, "read error", http.StatusInternalServerError)
-			return
+	if strings.HasPrefix(ctype, "text/html") {
+		var page []byte
+		if st.Size() <= maxInlineHTML {
+			if page, err = io.ReadAll(f); err != nil {
+				http.Error(w, "read error", http.StatusInternalServerError)
+				return
+			}
+			content = bytes.NewReader(page)
 		}
-		content = bytes.NewReader(b)
-		csp = pageCSP(b)
-	} else if strings.HasPrefix(ctype, "text/html") {
-		csp = pageCSP(nil)
+		csp = pageCSP(page)
 	}
 	h.Set("Content-Security-Policy", csp)
-	http.ServeContent(w, r, name, st.ModTime(), content)
+	http.ServeContent(w, r, st.Name(), st.ModTime(), content)
+}
+
+// open opens the regular file name, or with dirIndex the index.html of
+// the folder name. Anything else is fs.ErrNotExist: folders are not listed.
+func (p *publicFiles) open(name string, dirIndex bool) (*os.File, fs.FileInfo, error) {
+	f, err := p.root.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err == nil && st.IsDir() && dirIndex {
+		f.Close()
+		return p.open(path.Join(name, "index.html"), false)
+	}
+	if err == nil && !st.Mode().IsRegular() {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
 }
 
 // publicName returns the file name a /public/ request asks for, relative
