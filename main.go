@@ -246,13 +246,11 @@ func (cmd *userAddCmd) Run(e *env) error {
 	if err := shared.ValidUserID("id", cmd.ID); err != nil {
 		return errors.New(err.Message)
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"alias", cmd.Alias, shared.MaxAlias}, {"today", cmd.Today, shared.MaxToday}} {
-		if err := shared.ValidText(f.name, f.v, f.max); err != nil {
-			return errors.New(err.Message)
-		}
+	if err := shared.ValidName("alias", cmd.Alias, shared.MaxAlias); err != nil {
+		return errors.New(err.Message)
+	}
+	if err := shared.ValidText("today", cmd.Today, shared.MaxToday); err != nil {
+		return errors.New(err.Message)
 	}
 	hash, err := passwordHash(e, cmd.Password, cmd.HashCost)
 	if err != nil {

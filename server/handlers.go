@@ -95,7 +95,7 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 		return refuse(shared.BadRequest("password", "longer than 128 characters"))
 	}
 	if req.Alias != nil {
-		if err := shared.ValidText("alias", *req.Alias, shared.MaxAlias); err != nil {
+		if err := shared.ValidName("alias", *req.Alias, shared.MaxAlias); err != nil {
 			return refuse(err)
 		}
 	}
@@ -310,7 +310,7 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		if req.RoomName == "" {
 			return refuse(shared.BadRequest("roomName", "required"))
 		}
-		if err := shared.ValidText("roomName", req.RoomName, shared.MaxRoomName); err != nil {
+		if err := shared.ValidName("roomName", req.RoomName, shared.MaxRoomName); err != nil {
 			return refuse(err)
 		}
 	}
