@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -230,8 +232,9 @@ func (cmd *serveCmd) Run(e *env) error {
 type userCmd struct {
 	Add    userAddCmd    `cmd:"" help:"Create an account."`
 	Passwd userPasswdCmd `cmd:"" help:"Set an account's password and revoke its sessions."`
-	Del    userDelCmd    `cmd:"" help:"Delete an account and revoke its sessions."`
-	List   userListCmd   `cmd:"" help:"List accounts."`
+	Del    userDelCmd    `cmd:"" help:"Delete an account and end its sessions; its id stays reserved."`
+	Logout userLogoutCmd `cmd:"" help:"End every session of an account (its open sockets are disconnected)."`
+	List   userListCmd   `cmd:"" help:"List accounts (--deleted: the reserved ids of deleted ones)."`
 }
 
 type userAddCmd struct {
@@ -260,6 +263,9 @@ func (cmd *userAddCmd) Run(e *env) error {
 		err := st.CreateUser(e.ctx, store.User{ID: cmd.ID, Alias: cmd.Alias, Today: cmd.Today, Hash: hash})
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("user %s already exists", cmd.ID)
+		}
+		if errors.Is(err, store.ErrDeleted) {
+			return fmt.Errorf("the id %s was deleted and stays reserved", cmd.ID)
 		}
 		if err == nil {
 			fmt.Fprintf(e.stdout, "created %s\n", cmd.ID)
@@ -295,23 +301,62 @@ type userDelCmd struct {
 	ID string `arg:"" help:"Account id."`
 }
 
+// Run deletes the account. A running server sees the change in its
+// revocation log within a second or so and disconnects the account's
+// sockets; the id stays reserved.
 func (cmd *userDelCmd) Run(e *env) error {
 	return withStore(e, func(st *store.Store) error {
-		err := st.DeleteUser(e.ctx, cmd.ID)
+		d, err := st.DeleteUser(e.ctx, cmd.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user %s", cmd.ID)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %s; the id stays reserved\n", cmd.ID)
+		for _, room := range slices.Sorted(maps.Keys(d.Passed)) {
+			fmt.Fprintf(e.stdout, "room %s now belongs to %s\n", room, d.Passed[room])
+		}
+		for _, room := range d.Emptied {
+			fmt.Fprintf(e.stdout, "room %s had no other member and was deleted\n", room)
+		}
+		return nil
+	})
+}
+
+type userLogoutCmd struct {
+	ID string `arg:"" help:"Account id."`
+}
+
+func (cmd *userLogoutCmd) Run(e *env) error {
+	return withStore(e, func(st *store.Store) error {
+		err := st.RevokeSessions(e.ctx, cmd.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no user %s", cmd.ID)
 		}
 		if err == nil {
-			fmt.Fprintf(e.stdout, "deleted %s\n", cmd.ID)
+			fmt.Fprintf(e.stdout, "sessions of %s revoked\n", cmd.ID)
 		}
 		return err
 	})
 }
 
-type userListCmd struct{}
+type userListCmd struct {
+	Deleted bool `help:"List the ids of deleted accounts (reserved: nobody can sign up with them) and when they were deleted."`
+}
 
 func (cmd *userListCmd) Run(e *env) error {
 	return withStore(e, func(st *store.Store) error {
+		if cmd.Deleted {
+			list, err := st.DeletedUsers(e.ctx)
+			if err != nil {
+				return err
+			}
+			for _, d := range list {
+				fmt.Fprintf(e.stdout, "%s\t%s\n", d.ID, d.Deleted)
+			}
+			return nil
+		}
 		users, err := st.Users(e.ctx)
 		if err != nil {
 			return err
