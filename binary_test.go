@@ -304,8 +304,10 @@ func TestMaxConnsPerIP(t *testing.T) {
 		defer ws.CloseNow()
 		ws.Read(t.Context()) // the open packet: the session is registered
 	}
+	// Counted at the listener (TCP connections): the third is closed as
+	// it is accepted, before any HTTP.
 	_, resp, err := websocket.Dial(t.Context(), url, nil)
-	if err == nil || resp == nil || resp.StatusCode != 429 {
+	if err == nil || resp != nil {
 		t.Fatalf("third connection: %v %v", err, resp)
 	}
 }

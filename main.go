@@ -120,7 +120,7 @@ type serveCmd struct {
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
-	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most connections open at once from one address (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
+	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most TCP connections open at once from one address; more are closed as they are accepted (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials (scheme://host[:port], comma-separated)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
@@ -177,12 +177,10 @@ func (cmd *serveCmd) Run(e *env) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	raiseFileLimit(e.log)
 	ln, err := listen(cmd.Host, cmd.Port)
 	if err != nil {
 		return err
-	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
 	}
 	defer ln.Close()
 	var srv *server.Server
@@ -214,6 +212,7 @@ func (cmd *serveCmd) Run(e *env) error {
 		MaxRoomsPerUser: cmd.MaxRooms,
 		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
+		TLS:             tlsConfig, // Serve puts it above the per-address count
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,8 +41,10 @@ type Config struct {
 	SendBuffer int
 	// ReplayMax caps the messages replayed on recovery. Zero means 1000.
 	ReplayMax int
-	// MaxConnsPerIP caps the sessions open at once from one address
-	// (HTTP 429 past it); negative turns the limit off. Zero means 256.
+	// MaxConnsPerIP caps the TCP connections open at once from one
+	// address, counted at the listener of Serve: one past it is closed as
+	// it is accepted, before it costs a goroutine or a TLS handshake.
+	// Negative turns the limit off. Zero means 256.
 	MaxConnsPerIP int
 	// MaxRoomsPerUser caps the rooms one user may own; every room change
 	// pushes the whole list to everyone, so it bounds what one user can
@@ -56,6 +59,14 @@ type Config struct {
 	// ("scheme://host[:port]"): for WebSockets, and for polling with CORS
 	// and credentials.
 	AllowedOrigins []string
+	// TLS, if set, makes Serve speak HTTPS and WSS on its listener, above
+	// the per-address count of MaxConnsPerIP.
+	TLS *tls.Config
+	// HeaderTimeout bounds the time to receive a request's headers, and
+	// IdleTimeout how long a kept-alive connection may wait for its next
+	// request: a client that sends nothing or half a request must not
+	// hold a file descriptor for ever. Zero means 10 s and 60 s.
+	HeaderTimeout, IdleTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -77,6 +88,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 30 * 24 * time.Hour
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
 	}
 }
 
@@ -164,7 +181,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MaxPayload:         cfg.MaxPayload,
 		SendBuffer:         cfg.SendBuffer,
 		AllowedOrigins:     cfg.AllowedOrigins,
-		MaxSessionsPerAddr: max(cfg.MaxConnsPerIP, 0),
+		MaxSessionsPerAddr: 0, // TCP connections are counted at the listener (Serve)
 		Logger:             log,
 	}, s)
 	s.mux = http.NewServeMux()
@@ -215,10 +232,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accepting, tell every socket the server is going away, wait for them
 // (at most a few seconds). The caller closes the store afterwards, which
 // flushes it.
+//
+// ln is the plain TCP listener: Serve counts connections per address on it
+// (Config.MaxConnsPerIP) and adds TLS above (Config.TLS).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = s.limitListener(ln)
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
