@@ -35,6 +35,9 @@ type client struct {
 	pending *connectAuth
 	// then runs after the current request's answer is queued.
 	then func()
+	// revSeen is the revocation log position when the socket last began
+	// to authenticate (see revoke.go).
+	revSeen int64
 }
 
 type connectAuth struct {
@@ -77,6 +80,7 @@ func (s *Server) Connect(so *sio.Socket, nsp string, auth json.RawMessage) error
 		c.limiter = rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst)
 	}
 	if a.Token != "" {
+		c.revSeen = s.rev.applied.Load()
 		h := tokenHash(a.Token)
 		u, err := s.store.TokenUser(so.Context(), h, now())
 		if errors.Is(err, store.ErrNotFound) {
@@ -129,7 +133,17 @@ func (s *Server) Disconnect(so *sio.Socket, nsp, reason string) {
 // fanMu, which Fanout holds for each batch: a message stored up to that
 // seq is in the replay (its live copy, queued behind, is dropped by seq),
 // and any later one is fanned out to c after the replay.
+//
+// A socket whose session was revoked while it authenticated is kicked
+// instead (see revoke.go).
 func (s *Server) enter(c *client, p shared.Profile, th []byte, offset shared.Seq, replay bool) {
+	s.rev.mu.RLock()
+	defer s.rev.mu.RUnlock()
+	if !s.admitted(c.sock.Context(), th, c.revSeen) {
+		c.log.Info("session revoked while logging in; disconnecting", "user", p.ID)
+		c.sock.Disconnect("/")
+		return
+	}
 	c.user = &p
 	c.userKey = shared.Fold(p.ID)
 	c.tokenHash = th

@@ -117,6 +117,12 @@ type Server struct {
 	mux      *http.ServeMux
 	throttle *throttle
 
+	// dummyHash is checked for unknown ids with sign-up closed, so that
+	// they cost what a wrong password costs.
+	dummyHash []byte
+	// rev applies the revocation log; see revoke.go.
+	rev revoker
+
 	clientsMu sync.RWMutex
 	clients   map[*sio.Socket]*client
 
@@ -160,7 +166,21 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.hub.wakeNews = func() { go s.sendNews() }
 	s.trim = newTrimmer(trimQuiet, trimMin, log)
+	if cfg.SignupClosed {
+		h, err := HashPassword(newTokenString(), cfg.HashCost)
+		if err != nil {
+			return nil, fmt.Errorf("server: dummy hash: %w", err)
+		}
+		s.dummyHash = h
+	}
 	ctx := context.Background()
+	// The log position first: a revocation logged while the state loads
+	// is applied again after, which does no harm.
+	last, err := s.store.LastRevocation(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: revocation log: %w", err)
+	}
+	s.rev.applied.Store(last)
 	users, err := s.store.Users(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("server: load users: %w", err)
@@ -184,6 +204,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MaxSessionsPerAddr: 0, // TCP connections are counted at the listener (Serve)
 		Logger:             log,
 	}, s)
+	go s.pollRevocations()
 	s.mux = http.NewServeMux()
 	s.mux.Handle("/socket.io/", s.sio)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -274,8 +295,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// sweepTokens deletes expired session tokens every hour until ctx is done.
-// Expired tokens are refused anyway; this only reclaims their rows.
+// sweepTokens deletes expired session tokens, and revocations a day old,
+// every hour until ctx is done. Expired tokens are refused anyway, and
+// every server has read the revocations long ago: this only reclaims
+// their rows.
 func (s *Server) sweepTokens(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -284,6 +307,9 @@ func (s *Server) sweepTokens(ctx context.Context) {
 			s.log.Warn("sweep expired tokens", "err", err)
 		} else if n > 0 {
 			s.log.Debug("swept expired tokens", "count", n)
+		}
+		if _, err := s.store.DeleteRevocationsBefore(ctx, now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune revocations", "err", err)
 		}
 		select {
 		case <-ctx.Done():
