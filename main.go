@@ -121,6 +121,7 @@ type serveCmd struct {
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
 	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most TCP connections open at once from one address; more are closed as they are accepted (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
+	Limits         limits   `embed:""` // issue 18: limits.go
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials (scheme://host[:port], comma-separated)."`
 	TLSCert        string   `name:"tls-cert" help:"PEM certificate (chain) file: serve HTTPS and WSS (needs --tls-key)."`
 	TLSKey         string   `name:"tls-key" help:"PEM private key file of --tls-cert."`
@@ -146,6 +147,8 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--replay-max must be at least 1")
 	case cmd.MaxConnsPerIP < 0:
 		return errors.New("--max-conns-per-ip must be >= 0")
+	case cmd.Limits.invalid():
+		return errors.New("--signup-per-ip, --signup-rate, --logins-per-ip and --login-timeout must be >= 0")
 	case cmd.MaxRooms < 1:
 		return errors.New("--max-rooms must be at least 1")
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
@@ -213,6 +216,10 @@ func (cmd *serveCmd) Run(e *env) error {
 		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
 		TLS:             tlsConfig, // Serve puts it above the per-address count
+		SignupPerIP:     cmd.Limits.SignupPerIP,
+		SignupRate:      cmd.Limits.SignupRate,
+		LoginsPerIP:     cmd.Limits.LoginsPerIP,
+		LoginTimeout:    cmd.Limits.LoginTimeout,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err

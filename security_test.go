@@ -56,3 +56,19 @@ func TestCLIChangesReachOpenSockets(t *testing.T) {
 		t.Errorf("sign-up as ERIN: %+v %v", r, err)
 	}
 }
+
+// TestSecurityFlagDefaults: the defaults the README promises.
+func TestSecurityFlagDefaults(t *testing.T) {
+	out, _, code := chatapp(t, "", "serve", "--help")
+	if code != 0 {
+		t.Fatalf("serve --help: exit %d", code)
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"--signup-per-ip=5", "--signup-rate=60", "--logins-per-ip=300", "--login-timeout=60s",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("serve --help lacks %q:\n%s", want, out)
+		}
+	}
+}

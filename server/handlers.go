@@ -108,6 +108,9 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 	if err != nil {
 		return refuse(shared.BadRequest("offset", "expected a decimal sequence number"))
 	}
+	if !s.loginsPerAddr.allow(c.addr) {
+		return refuse(shared.Errorf(shared.CodeTooManyRequests, "too many logins from your address; wait and try again"))
+	}
 	key := shared.Fold(req.ID)
 	ctx := c.sock.Context()
 	if !s.throttle.begin(ctx, key, c.addr, now) {
@@ -165,6 +168,9 @@ func (s *Server) authenticate(c *client, req shared.Login) (u session, res *shar
 	case errors.Is(err, store.ErrNotFound):
 		if n := shared.RuneLen(req.Password); n < shared.MinPassword {
 			return fail(refuse(shared.BadRequest("password", "shorter than 6 characters")))
+		}
+		if !s.signupsPerAddr.allow(c.addr) || s.signups != nil && !s.signups.Allow() {
+			return fail(refuse(shared.Errorf(shared.CodeTooManyRequests, "too many new accounts; try again later")))
 		}
 		if u.User, err = s.signup(ctx, req, th, expires); err != nil {
 			switch {
@@ -236,6 +242,7 @@ func (s *Server) logout(c *client) shared.Response {
 	if err := s.revoke(c); err != nil {
 		return c.internal("logout: revoke token", err)
 	}
+	s.armLoginTimer(c)
 	return ok("logged out")
 }
 

@@ -314,6 +314,84 @@ func TestRevokedWhileEntering(t *testing.T) {
 	}
 }
 
+// TestLoginTimeout: a socket that does not log in within LoginTimeout is
+// kicked (41), one that logged in stays, and one that logged out is
+// kicked a timeout later (issue 18 item 7).
+func TestLoginTimeout(t *testing.T) {
+	ts := newTestServer(t, Config{MsgRate: -1, LoginTimeout: 300 * time.Millisecond})
+	idle := ts.dial("idle", nil)
+	a, _ := ts.login("alice")
+	b, _ := ts.login("bob")
+	kicked(idle)
+	time.Sleep(500 * time.Millisecond) // past the timeout of a and b's sockets
+	if ans := a.req(shared.EventRoom, map[string]any{"command": "list"}); ans.Code != "200" {
+		t.Fatalf("a logged-in socket after the login timeout: %+v", ans)
+	}
+	if ans := b.req(shared.EventLogout, map[string]any{}); ans.Code != "200" {
+		t.Fatalf("logout: %+v", ans)
+	}
+	kicked(b)
+	if n := ts.srv.metrics.loginTimeouts.Load(); n != 2 {
+		t.Errorf("login timeouts counted: %d, want 2", n)
+	}
+}
+
+// TestSignupLimits: past SignupPerIP accounts from one address, or
+// SignupRate from everyone, a sign-up gets 429 and creates nothing;
+// logins to existing accounts go on (issue 18 item 4).
+func TestSignupLimits(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cfg  Config
+		ok   int
+	}{
+		{"per address", Config{MsgRate: -1, SignupPerIP: 3}, 3},
+		{"overall", Config{MsgRate: -1, SignupRate: 2}, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := newTestServer(t, tt.cfg)
+			c := ts.dial("signups", nil)
+			var codes []string
+			for i := range tt.ok + 2 {
+				codes = append(codes, loginAs(c, fmt.Sprint("new", i), "password1").Code)
+			}
+			want := strings.TrimSpace(strings.Repeat("200 ", tt.ok) + "429 429")
+			if got := strings.Join(codes, " "); got != want {
+				t.Errorf("sign-ups: %s, want %s", got, want)
+			}
+			if users, _ := ts.st.Users(t.Context()); len(users) != tt.ok {
+				t.Errorf("%d accounts stored, want %d", len(users), tt.ok)
+			}
+			if a := loginAs(c, "new0", "password1"); a.Code != "200" {
+				t.Errorf("login to an existing account past the limit: %+v", a)
+			}
+		})
+	}
+}
+
+// TestLoginsPerIP: token reconnects, which check no password, are limited
+// per address too: past the limit the transport is closed (no
+// CONNECT_ERROR, so a stock client retries later), and a password login
+// gets 429.
+func TestLoginsPerIP(t *testing.T) {
+	ts := newTestServer(t, Config{MsgRate: -1, LoginsPerIP: 3})
+	_, r := ts.login("alice") // 1
+	for i := range 2 {        // 2, 3
+		if c := ts.dial(fmt.Sprint("resume", i), map[string]any{"token": r.Token}); c.sid == "" {
+			t.Fatalf("resume %d: CONNECT_ERROR %q", i, c.cerr)
+		}
+	}
+	c := ts.dialRaw("resume-over")
+	c.writeText(connectPacket(map[string]any{"token": r.Token}))
+	c.waitFor(func() bool { return c.closed || c.sid != "" || c.cerr != "" }, "the close")
+	if c.sid != "" || c.cerr != "" {
+		t.Errorf("token reconnect past the limit: sid %q, CONNECT_ERROR %q; want the transport closed", c.sid, c.cerr)
+	}
+	if a := loginAs(ts.dial("pw", nil), "alice", "secret-alice"); a.Code != "429" {
+		t.Errorf("password login past the limit: %+v", a)
+	}
+}
+
 // TestNamesRefuseFormatCharactersAndALL: room ids, room names and aliases
 // with control, format or unassigned characters, or reading as ALL,
 // are refused with 400 naming the field, and nothing is stored.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"chatapp/server/sio"
 	"chatapp/server/store"
 	"chatapp/shared"
@@ -67,6 +69,25 @@ type Config struct {
 	// request: a client that sends nothing or half a request must not
 	// hold a file descriptor for ever. Zero means 10 s and 60 s.
 	HeaderTimeout, IdleTimeout time.Duration
+
+	// The limits below are the issue 18 defenses that a test server with
+	// many accounts from 127.0.0.1 would trip over, so zero turns them
+	// off; chatapp serve's flags give their defaults (README).
+
+	// SignupPerIP is the most accounts one address may create per 10
+	// minutes (429 past it).
+	SignupPerIP int
+	// SignupRate is the most accounts created per minute by everyone
+	// together (burst: the same number; 429 past it).
+	SignupRate float64
+	// LoginsPerIP is the most logins per minute from one address (burst:
+	// the same number), by password (429 past it) or by token, which has
+	// no password check to slow it (the transport is closed and the
+	// client retries later).
+	LoginsPerIP int
+	// LoginTimeout closes a socket that stays anonymous this long after
+	// it connected or logged out, with DISCONNECT (41).
+	LoginTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -117,6 +138,10 @@ type Server struct {
 	mux      *http.ServeMux
 	throttle *throttle
 
+	// signupsPerAddr, signups and loginsPerAddr are the limits of
+	// Config.SignupPerIP, SignupRate and LoginsPerIP (nil: off).
+	signupsPerAddr, loginsPerAddr *addrLimiter
+	signups                       *rate.Limiter
 	// dummyHash is checked for unknown ids with sign-up closed, so that
 	// they cost what a wrong password costs.
 	dummyHash []byte
@@ -157,12 +182,15 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    deps.Store,
-		log:      log,
-		hub:      newHub(),
-		throttle: newThrottle(),
-		clients:  map[*sio.Socket]*client{},
+		cfg:            cfg,
+		store:          deps.Store,
+		log:            log,
+		hub:            newHub(),
+		throttle:       newThrottle(),
+		signupsPerAddr: newAddrLimiter(cfg.SignupPerIP, 10*time.Minute),
+		signups:        newRateLimiter(cfg.SignupRate, time.Minute),
+		loginsPerAddr:  newAddrLimiter(cfg.LoginsPerIP, time.Minute),
+		clients:        map[*sio.Socket]*client{},
 	}
 	s.hub.wakeNews = func() { go s.sendNews() }
 	s.trim = newTrimmer(trimQuiet, trimMin, log)
