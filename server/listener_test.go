@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -145,28 +144,10 @@ func (f *fakeListener) Accept() (net.Conn, error) {
 	return nil, net.ErrClosed
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAcceptErrorsLoggedAtWarnSparsely: "too many open files" reaches the
 // log at warn (it was debug), once per logEvery however often it comes.
 func TestAcceptErrorsLoggedAtWarnSparsely(t *testing.T) {
-	var out syncBuffer
+	var out bytes.Buffer // Accept, and so the logger, runs on this goroutine only
 	s := &Server{cfg: Config{MaxConnsPerIP: 3}, log: slog.New(slog.NewTextHandler(&out, nil))}
 	ln := s.limitListener(&fakeListener{err: errors.New("accept tcp: too many open files"), n: 100, closed: make(chan struct{})})
 	for range 100 {
