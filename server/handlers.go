@@ -123,7 +123,10 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 		return *res
 	}
 	if c.user != nil { // a socket that logs in again first logs out
-		s.revoke(c)
+		if err := s.revoke(c); err != nil {
+			c.log.Error("login: revoke old token", "err", err)
+			s.leave(c)
+		}
 	}
 	last, err := s.store.LastVisibleSeq(ctx, u.ID)
 	if err != nil {
