@@ -318,12 +318,15 @@ func TestRevokedWhileEntering(t *testing.T) {
 // kicked (41), one that logged in stays, and one that logged out is
 // kicked a timeout later (issue 18 item 7).
 func TestLoginTimeout(t *testing.T) {
-	ts := newTestServer(t, Config{MsgRate: -1, LoginTimeout: 300 * time.Millisecond})
+	// Long enough for two logins under -race on a loaded machine.
+	const timeout = 2 * time.Second
+	ts := newTestServer(t, Config{MsgRate: -1, LoginTimeout: timeout})
+	start := time.Now()
 	idle := ts.dial("idle", nil)
 	a, _ := ts.login("alice")
 	b, _ := ts.login("bob")
 	kicked(idle)
-	time.Sleep(500 * time.Millisecond) // past the timeout of a and b's sockets
+	time.Sleep(time.Until(start.Add(timeout + 500*time.Millisecond))) // past the timeout of a and b's sockets
 	if ans := a.req(shared.EventRoom, map[string]any{"command": "list"}); ans.Code != "200" {
 		t.Fatalf("a logged-in socket after the login timeout: %+v", ans)
 	}
