@@ -60,7 +60,8 @@ func startServer(t *testing.T, data string, args ...string) *proc {
 	t.Helper()
 	// Every test client comes from 127.0.0.1: no per-address limit unless
 	// a test sets one (a later flag wins).
-	args = append([]string{"--data", data, "--log-format", "json", "serve", "--host", "127.0.0.1", "--port", "0", "--hash-cost", "4", "--max-conns-per-ip", "0"}, args...)
+	args = append([]string{"--data", data, "--log-format", "json", "serve", "--host", "127.0.0.1", "--port", "0", "--hash-cost", "4",
+		"--max-conns-per-ip", "0", "--signup-per-ip", "0", "--signup-rate", "0", "--logins-per-ip", "0"}, args...)
 	cmd := exec.Command(binary(t), args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -300,8 +301,10 @@ func TestMaxConnsPerIP(t *testing.T) {
 		defer ws.CloseNow()
 		ws.Read(t.Context()) // the open packet: the session is registered
 	}
+	// Counted at the listener (TCP connections): the third is closed as
+	// it is accepted, before any HTTP.
 	_, resp, err := websocket.Dial(t.Context(), url, nil)
-	if err == nil || resp == nil || resp.StatusCode != 429 {
+	if err == nil || resp != nil {
 		t.Fatalf("third connection: %v %v", err, resp)
 	}
 }

@@ -15,11 +15,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,7 +120,8 @@ type serveCmd struct {
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
-	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most connections open at once from one address (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
+	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most TCP connections open at once from one address; more are closed as they are accepted (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
+	Limits         limits   `embed:""` // issue 18: limits.go
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials: scheme://host[:port], * for any, null for pages opened from disk (comma-separated)."`
 	PublicURL      string   `name:"public-url" help:"The address the world uses for this server (e.g. https://chat.example.com): its origin is allowed, and requests for other host names than it and loopback ones get 421 (stops DNS rebinding)."`
 	Public         string   `type:"existingdir" help:"Serve this folder's files at /public/ (e.g. the book's client pages with jQuery and socket.io.js)."`
@@ -146,6 +149,8 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--replay-max must be at least 1")
 	case cmd.MaxConnsPerIP < 0:
 		return errors.New("--max-conns-per-ip must be >= 0")
+	case cmd.Limits.invalid():
+		return errors.New("--signup-per-ip, --signup-rate, --logins-per-ip and --login-timeout must be >= 0")
 	case cmd.MaxRooms < 1:
 		return errors.New("--max-rooms must be at least 1")
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
@@ -190,12 +195,10 @@ func (cmd *serveCmd) Run(e *env) error {
 		}
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	raiseFileLimit(e.log)
 	ln, err := listen(cmd.Host, cmd.Port)
 	if err != nil {
 		return err
-	}
-	if tlsConfig != nil {
-		ln = tls.NewListener(ln, tlsConfig)
 	}
 	defer ln.Close()
 	var srv *server.Server
@@ -229,6 +232,11 @@ func (cmd *serveCmd) Run(e *env) error {
 		AllowedOrigins:  cmd.AllowedOrigins,
 		PublicURL:       cmd.PublicURL,
 		PublicDir:       cmd.Public,
+		TLS:             tlsConfig, // Serve puts it above the per-address count
+		SignupPerIP:     cmd.Limits.SignupPerIP,
+		SignupRate:      cmd.Limits.SignupRate,
+		LoginsPerIP:     cmd.Limits.LoginsPerIP,
+		LoginTimeout:    cmd.Limits.LoginTimeout,
 	}, server.Deps{Store: st, Logger: e.log, UI: ui})
 	if err != nil {
 		return err
@@ -247,8 +255,9 @@ func (cmd *serveCmd) Run(e *env) error {
 type userCmd struct {
 	Add    userAddCmd    `cmd:"" help:"Create an account."`
 	Passwd userPasswdCmd `cmd:"" help:"Set an account's password and revoke its sessions."`
-	Del    userDelCmd    `cmd:"" help:"Delete an account and revoke its sessions."`
-	List   userListCmd   `cmd:"" help:"List accounts."`
+	Del    userDelCmd    `cmd:"" help:"Delete an account and end its sessions; its id stays reserved."`
+	Logout userLogoutCmd `cmd:"" help:"End every session of an account (its open sockets are disconnected)."`
+	List   userListCmd   `cmd:"" help:"List accounts (--deleted: the reserved ids of deleted ones)."`
 }
 
 type userAddCmd struct {
@@ -263,13 +272,11 @@ func (cmd *userAddCmd) Run(e *env) error {
 	if err := shared.ValidUserID("id", cmd.ID); err != nil {
 		return errors.New(err.Message)
 	}
-	for _, f := range []struct {
-		name, v string
-		max     int
-	}{{"alias", cmd.Alias, shared.MaxAlias}, {"today", cmd.Today, shared.MaxToday}} {
-		if err := shared.ValidText(f.name, f.v, f.max); err != nil {
-			return errors.New(err.Message)
-		}
+	if err := shared.ValidName("alias", cmd.Alias, shared.MaxAlias); err != nil {
+		return errors.New(err.Message)
+	}
+	if err := shared.ValidText("today", cmd.Today, shared.MaxToday); err != nil {
+		return errors.New(err.Message)
 	}
 	hash, err := passwordHash(e, cmd.Password, cmd.HashCost)
 	if err != nil {
@@ -279,6 +286,9 @@ func (cmd *userAddCmd) Run(e *env) error {
 		err := st.CreateUser(e.ctx, store.User{ID: cmd.ID, Alias: cmd.Alias, Today: cmd.Today, Hash: hash})
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("user %s already exists", cmd.ID)
+		}
+		if errors.Is(err, store.ErrDeleted) {
+			return fmt.Errorf("the id %s was deleted and stays reserved", cmd.ID)
 		}
 		if err == nil {
 			fmt.Fprintf(e.stdout, "created %s\n", cmd.ID)
@@ -314,23 +324,62 @@ type userDelCmd struct {
 	ID string `arg:"" help:"Account id."`
 }
 
+// Run deletes the account. A running server sees the change in its
+// revocation log within a second or so and disconnects the account's
+// sockets; the id stays reserved.
 func (cmd *userDelCmd) Run(e *env) error {
 	return withStore(e, func(st *store.Store) error {
-		err := st.DeleteUser(e.ctx, cmd.ID)
+		d, err := st.DeleteUser(e.ctx, cmd.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no user %s", cmd.ID)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "deleted %s; the id stays reserved\n", cmd.ID)
+		for _, room := range slices.Sorted(maps.Keys(d.Passed)) {
+			fmt.Fprintf(e.stdout, "room %s now belongs to %s\n", room, d.Passed[room])
+		}
+		for _, room := range d.Emptied {
+			fmt.Fprintf(e.stdout, "room %s had no other member and was deleted\n", room)
+		}
+		return nil
+	})
+}
+
+type userLogoutCmd struct {
+	ID string `arg:"" help:"Account id."`
+}
+
+func (cmd *userLogoutCmd) Run(e *env) error {
+	return withStore(e, func(st *store.Store) error {
+		err := st.RevokeSessions(e.ctx, cmd.ID)
 		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("no user %s", cmd.ID)
 		}
 		if err == nil {
-			fmt.Fprintf(e.stdout, "deleted %s\n", cmd.ID)
+			fmt.Fprintf(e.stdout, "sessions of %s revoked\n", cmd.ID)
 		}
 		return err
 	})
 }
 
-type userListCmd struct{}
+type userListCmd struct {
+	Deleted bool `help:"List the ids of deleted accounts (reserved: nobody can sign up with them) and when they were deleted."`
+}
 
 func (cmd *userListCmd) Run(e *env) error {
 	return withStore(e, func(st *store.Store) error {
+		if cmd.Deleted {
+			list, err := st.DeletedUsers(e.ctx)
+			if err != nil {
+				return err
+			}
+			for _, d := range list {
+				fmt.Fprintf(e.stdout, "%s\t%s\n", d.ID, d.Deleted)
+			}
+			return nil
+		}
 		users, err := st.Users(e.ctx)
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -35,10 +36,14 @@ func CheckPassword(hash []byte, password string) bool {
 // hash under which it is stored. Tokens are random, so a fast hash is as
 // safe as a slow one and keeps reconnects cheap.
 func newToken() (token string, hash []byte) {
+	token = newTokenString()
+	return token, tokenHash(token)
+}
+
+func newTokenString() string {
 	var b [32]byte
 	rand.Read(b[:])
-	token = base64.RawURLEncoding.EncodeToString(b[:])
-	return token, tokenHash(token)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func tokenHash(token string) []byte {
@@ -50,16 +55,29 @@ func tokenHash(token string) []byte {
 // passwords in a row for one id, or 20 from one address within 15 minutes,
 // further attempts are refused for 1 s, doubling with each further failure
 // up to 5 minutes. An id's count ends only at a success.
+//
+// An attempt is reserved (begin) before its password check and counted
+// (end) after it, so parallel guesses cannot all pass the block check
+// while the first ones are still hashing: an id has at most one check in
+// flight, and an address at most as many as it has failures left before
+// its block (20 − its failures, at least 1). Attempts past that wait for
+// a check to end, and get 429 once a block begins or after checkWait. So
+// N parallel guesses for one id get at most 5 password checks.
 type throttle struct {
 	mu    sync.Mutex
 	ids   map[string]*failures // by folded id
 	addrs map[string]*failures // by remote host
+	// changed is closed and replaced whenever a check ends, waking the
+	// attempts that wait for a reservation.
+	changed chan struct{}
 }
 
 type failures struct {
-	n     int
-	first time.Time // start of the address window
-	until time.Time // refused before this
+	n        int
+	first    time.Time // start of the address window
+	last     time.Time // the last failure
+	until    time.Time // refused before this
+	checking int       // password checks in flight
 }
 
 const (
@@ -68,70 +86,144 @@ const (
 	addrWindow    = 15 * time.Minute
 	maxBlock      = 5 * time.Minute
 	maxTracked    = 100_000
+	// checkWait is the longest an attempt waits for a reservation.
+	checkWait = 5 * time.Second
 )
 
 func newThrottle() *throttle {
-	return &throttle{ids: map[string]*failures{}, addrs: map[string]*failures{}}
+	return &throttle{ids: map[string]*failures{}, addrs: map[string]*failures{}, changed: make(chan struct{})}
 }
 
-// blocked reports whether an attempt for id from addr must get 429.
-func (t *throttle) blocked(id, addr string, now time.Time) bool {
+// verdict is how a reserved attempt ended.
+type verdict int
+
+const (
+	noCheck    verdict = iota // refused before any password check (400, 403, sign-up)
+	checkOK                   // the right password
+	checkWrong                // a wrong password, or any password for an unknown id
+)
+
+// begin reserves a password check for id (folded) from addr, waiting for
+// one while the id or the address has as many in flight as it may. It
+// reports false (429) when either is blocked, a block begins while it
+// waits, it waited checkWait, or ctx ended. After true, end must follow.
+func (t *throttle) begin(ctx context.Context, id, addr string, now func() time.Time) bool {
+	var timeout <-chan time.Time
+	for {
+		t.mu.Lock()
+		tn := now()
+		fi, fa := t.ids[id], t.addrs[addr]
+		if fa != nil {
+			fa.expire(tn)
+		}
+		if fi.blocked(tn) || fa.blocked(tn) {
+			t.mu.Unlock()
+			return false
+		}
+		if fi.checks() == 0 && fa.checks() < max(1, addrFailLimit-fa.failed()) {
+			t.entry(t.ids, id, tn).checking++
+			t.entry(t.addrs, addr, tn).checking++
+			t.mu.Unlock()
+			return true
+		}
+		wake := t.changed
+		t.mu.Unlock()
+		if timeout == nil {
+			tm := time.NewTimer(checkWait)
+			defer tm.Stop()
+			timeout = tm.C
+		}
+		select {
+		case <-wake:
+		case <-timeout:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// end releases the reservation of begin and records its verdict: a wrong
+// password counts for the id and the address (an unknown id included, as
+// with --signup closed: its answer and its 429 must not tell it from a
+// known one), a right one ends the id's count.
+func (t *throttle) end(id, addr string, o verdict, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if f := t.ids[id]; f != nil && now.Before(f.until) {
-		return true
+	fi, fa := t.ids[id], t.addrs[addr]
+	fi.checking--
+	fa.checking--
+	switch o {
+	case checkOK:
+		fi.n = 0
+	case checkWrong:
+		fi.n++
+		fi.last = now
+		if fi.n >= idFailLimit {
+			fi.until = now.Add(backoff(fi.n - idFailLimit))
+		}
+		fa.expire(now)
+		if fa.n == 0 {
+			fa.first = now
+		}
+		fa.n++
+		fa.last = now
+		if fa.n >= addrFailLimit {
+			fa.until = now.Add(backoff(fa.n - addrFailLimit))
+		}
 	}
-	if f := t.addrs[addr]; f != nil && now.Before(f.until) {
-		return true
+	if fi.n == 0 && fi.checking == 0 {
+		delete(t.ids, id)
 	}
-	return false
+	if fa.n == 0 && fa.checking == 0 {
+		delete(t.addrs, addr)
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
 }
 
-// fail records a wrong password. knownID is false for ids with no account:
-// those count toward the address only.
-func (t *throttle) fail(id, addr string, knownID bool, now time.Time) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if knownID {
-		f := t.ids[id]
-		if f == nil {
-			f = &failures{}
-			t.ids[id] = f
-		}
-		f.n++
-		if f.n >= idFailLimit {
-			f.until = now.Add(backoff(f.n - idFailLimit))
+// entry returns m[k], creating it; past maxTracked entries it first drops
+// those that neither block nor check anything and have not failed for an
+// address window (for ids this ends a count without a success, the price
+// of bounded memory when unknown ids count). t.mu must be held.
+func (t *throttle) entry(m map[string]*failures, k string, now time.Time) *failures {
+	f := m[k]
+	if f != nil {
+		return f
+	}
+	if len(m) >= maxTracked {
+		for k, f := range m {
+			if f.checking == 0 && !now.Before(f.until) && now.Sub(f.last) > addrWindow {
+				delete(m, k)
+			}
 		}
 	}
-	f := t.addrs[addr]
-	if f == nil || now.Sub(f.first) > addrWindow && !now.Before(f.until) {
-		if len(t.addrs) >= maxTracked {
-			t.pruneAddrs(now)
-		}
-		f = &failures{first: now}
-		t.addrs[addr] = f
-	}
-	f.n++
-	if f.n >= addrFailLimit {
-		f.until = now.Add(backoff(f.n - addrFailLimit))
+	f = &failures{}
+	m[k] = f
+	return f
+}
+
+// expire ends an address window that is over and not blocking.
+func (f *failures) expire(now time.Time) {
+	if f.n > 0 && now.Sub(f.first) > addrWindow && !now.Before(f.until) {
+		f.n, f.first = 0, time.Time{}
 	}
 }
 
-// succeed ends id's count of failures.
-func (t *throttle) succeed(id string) {
-	t.mu.Lock()
-	delete(t.ids, id)
-	t.mu.Unlock()
+func (f *failures) blocked(now time.Time) bool { return f != nil && now.Before(f.until) }
+
+func (f *failures) checks() int {
+	if f == nil {
+		return 0
+	}
+	return f.checking
 }
 
-// pruneAddrs drops addresses whose window and block are over.
-// t.mu must be held.
-func (t *throttle) pruneAddrs(now time.Time) {
-	for a, f := range t.addrs {
-		if now.Sub(f.first) > addrWindow && !now.Before(f.until) {
-			delete(t.addrs, a)
-		}
+func (f *failures) failed() int {
+	if f == nil {
+		return 0
 	}
+	return f.n
 }
 
 func backoff(extra int) time.Duration {

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/time/rate"
 
@@ -35,6 +37,15 @@ type client struct {
 	pending *connectAuth
 	// then runs after the current request's answer is queued.
 	then func()
+	// revSeen is the revocation log position when the socket last began
+	// to authenticate (see revoke.go).
+	revSeen int64
+
+	// authed is set while the socket is logged in; the login timer reads
+	// it from its own goroutine. loginTimer, if not nil, closes the
+	// socket if it is still anonymous when it fires (Config.LoginTimeout).
+	authed     atomic.Bool
+	loginTimer *time.Timer
 }
 
 type connectAuth struct {
@@ -48,6 +59,8 @@ type connectAuth struct {
 var (
 	errInvalidSession = errors.New("invalid session")
 	errInvalidOffset  = errors.New("invalid offset")
+	// errTooManyLogins is never seen: the transport is closed first.
+	errTooManyLogins = errors.New("too many logins")
 )
 
 func (s *Server) client(so *sio.Socket) *client {
@@ -77,6 +90,14 @@ func (s *Server) Connect(so *sio.Socket, nsp string, auth json.RawMessage) error
 		c.limiter = rate.NewLimiter(rate.Limit(s.cfg.MsgRate), s.cfg.MsgBurst)
 	}
 	if a.Token != "" {
+		if !s.loginsPerAddr.allow(c.addr) {
+			// Not CONNECT_ERROR, after which a stock client gives up:
+			// closing the transport makes it retry after its backoff.
+			c.log.Debug("too many logins from this address; closing")
+			so.Close("too many logins from this address")
+			return errTooManyLogins
+		}
+		c.revSeen = s.rev.applied.Load()
 		h := tokenHash(a.Token)
 		u, err := s.store.TokenUser(so.Context(), h, now())
 		if errors.Is(err, store.ErrNotFound) {
@@ -87,6 +108,8 @@ func (s *Server) Connect(so *sio.Socket, nsp string, auth json.RawMessage) error
 			return errors.New("server error")
 		}
 		c.pending = &connectAuth{user: u, tokenHash: h, offset: offset, replay: hasOffset}
+	} else {
+		s.armLoginTimer(c)
 	}
 	s.clientsMu.Lock()
 	s.clients[so] = c
@@ -116,8 +139,34 @@ func (s *Server) Disconnect(so *sio.Socket, nsp, reason string) {
 	if c == nil {
 		return
 	}
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
 	s.leave(c)
 	c.log.Debug("disconnected", "reason", reason)
+}
+
+// armLoginTimer starts the login timeout of an anonymous socket: still
+// anonymous when it fires, the socket is kicked with DISCONNECT (41).
+// The kick, not a transport close, because a stock client reconnects by
+// itself after a close: an idle page would hold a connection for ever,
+// one LoginTimeout at a time. Our PWA reconnects after 41 with its
+// backoff and so does a client that wants to log in.
+func (s *Server) armLoginTimer(c *client) {
+	if s.cfg.LoginTimeout <= 0 {
+		return
+	}
+	if c.loginTimer != nil {
+		c.loginTimer.Reset(s.cfg.LoginTimeout)
+		return
+	}
+	c.loginTimer = time.AfterFunc(s.cfg.LoginTimeout, func() {
+		if !c.authed.Load() {
+			s.metrics.loginTimeouts.Add(1)
+			c.log.Debug("not logged in within the login timeout; disconnecting")
+			c.sock.Disconnect("/")
+		}
+	})
 }
 
 // enter logs c in as p with session token hash th: it joins the hub, gets
@@ -129,7 +178,21 @@ func (s *Server) Disconnect(so *sio.Socket, nsp, reason string) {
 // fanMu, which Fanout holds for each batch: a message stored up to that
 // seq is in the replay (its live copy, queued behind, is dropped by seq),
 // and any later one is fanned out to c after the replay.
+//
+// A socket whose session was revoked while it authenticated is kicked
+// instead (see revoke.go).
 func (s *Server) enter(c *client, p shared.Profile, th []byte, offset shared.Seq, replay bool) {
+	s.rev.mu.RLock()
+	defer s.rev.mu.RUnlock()
+	if !s.admitted(c.sock.Context(), th, c.revSeen) {
+		c.log.Info("session revoked while logging in; disconnecting", "user", p.ID)
+		c.sock.Disconnect("/")
+		return
+	}
+	c.authed.Store(true)
+	if c.loginTimer != nil {
+		c.loginTimer.Stop()
+	}
 	c.user = &p
 	c.userKey = shared.Fold(p.ID)
 	c.tokenHash = th
@@ -155,6 +218,7 @@ func (s *Server) leave(c *client) {
 	}
 	s.hub.logout(c)
 	c.user, c.userKey, c.tokenHash = nil, "", nil
+	c.authed.Store(false)
 }
 
 // replayer pages a user's missed messages in (after, upto] out of the

@@ -11,6 +11,13 @@
 // it. The hub's lock is held only to copy target lists, never for I/O or a
 // store call.
 //
+// Changes that end sessions may be made by another process (the admin
+// CLI, later another node): the store logs them, and every server reads
+// the log once a second and disconnects the sockets they name
+// (revoke.go). One client or address is held to its share by the limits
+// of Config and the listener of Serve (listener.go, limits.go; the threat
+// model is in docs/RELIABILITY.md).
+//
 // server never imports the UI (app, go-app) or the CLI (kong); main wires
 // them together.
 package server

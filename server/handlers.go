@@ -95,7 +95,7 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 		return refuse(shared.BadRequest("password", "longer than 128 characters"))
 	}
 	if req.Alias != nil {
-		if err := shared.ValidText("alias", *req.Alias, shared.MaxAlias); err != nil {
+		if err := shared.ValidName("alias", *req.Alias, shared.MaxAlias); err != nil {
 			return refuse(err)
 		}
 	}
@@ -108,67 +108,113 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 	if err != nil {
 		return refuse(shared.BadRequest("offset", "expected a decimal sequence number"))
 	}
+	if !s.loginsPerAddr.allow(c.addr) {
+		return refuse(shared.Errorf(shared.CodeTooManyRequests, "too many logins from your address; wait and try again"))
+	}
 	key := shared.Fold(req.ID)
-	t := now()
-	if s.throttle.blocked(key, c.addr, t) {
+	ctx := c.sock.Context()
+	if !s.throttle.begin(ctx, key, c.addr, now) {
 		return refuse(shared.Errorf(shared.CodeTooManyRequests, "too many failed logins; wait and try again"))
 	}
-	ctx := c.sock.Context()
-	u, err := s.store.User(ctx, req.ID)
-	token, th := newToken()
-	expires := t.Add(s.cfg.TokenTTL)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		if s.cfg.SignupClosed {
-			s.throttle.fail(key, c.addr, false, t)
-			s.metrics.loginFailed.Add(1)
-			return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
-		}
-		if n := shared.RuneLen(req.Password); n < shared.MinPassword {
-			return refuse(shared.BadRequest("password", "shorter than 6 characters"))
-		}
-		if u, err = s.signup(ctx, req, th, expires); err != nil {
-			if errors.Is(err, store.ErrExists) { // lost a race with another sign-up
-				return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
-			}
-			return c.internal("sign-up", err)
-		}
-	case err != nil:
-		return c.internal("login: load user", err)
-	default:
-		if !CheckPassword(u.Hash, req.Password) {
-			s.throttle.fail(key, c.addr, true, t)
-			s.metrics.loginFailed.Add(1)
-			return refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password"))
-		}
-		s.throttle.succeed(key)
-		if changed(u.Alias, req.Alias) || changed(u.Today, req.Today) {
-			if u, err = s.store.UpdateProfile(ctx, u.ID, req.Alias, req.Today); err != nil {
-				return c.internal("login: update profile", err)
-			}
-			s.hub.setProfile(profileOf(u))
-		}
-		if err := s.store.CreateToken(ctx, th, u.ID, expires); err != nil {
-			return c.internal("login: create token", err)
-		}
+	c.revSeen = s.rev.applied.Load()
+	u, res, o := s.authenticate(c, req)
+	s.throttle.end(key, c.addr, o, now())
+	if res != nil {
+		return *res
 	}
 	if c.user != nil { // a socket that logs in again first logs out
-		if err := s.store.DeleteToken(ctx, c.tokenHash); err != nil {
+		if err := s.revoke(c); err != nil {
 			c.log.Error("login: revoke old token", "err", err)
+			s.leave(c)
 		}
-		s.leave(c)
 	}
 	last, err := s.store.LastVisibleSeq(ctx, u.ID)
 	if err != nil {
 		return c.internal("login: last seq", err)
 	}
-	p := profileOf(u)
+	p := profileOf(u.User)
 	r := ok("logged in")
-	r.Token, r.User, r.Offset = token, &p, last.String()
+	r.Token, r.User, r.Offset = u.token, &p, last.String()
 	// The answer goes out before the lists and the replay.
-	c.then = func() { s.enter(c, p, th, offset, replay) }
+	c.then = func() { s.enter(c, p, tokenHash(u.token), offset, replay) }
 	c.log.Debug("logged in", "user", p.ID)
 	return r
+}
+
+// session is an account a login authenticated, with its new token.
+type session struct {
+	store.User
+	token string
+}
+
+// authenticate checks a login's password, or signs the id up, and stores
+// a new session token. It runs within the throttle's reservation and says
+// how the attempt ended; res is the refusal, if any.
+func (s *Server) authenticate(c *client, req shared.Login) (u session, res *shared.Response, o verdict) {
+	fail := func(r shared.Response) (session, *shared.Response, verdict) { return session{}, &r, o }
+	ctx := c.sock.Context()
+	token, th := newToken()
+	u.token = token
+	expires := now().Add(s.cfg.TokenTTL)
+	var err error
+	u.User, err = s.store.User(ctx, req.ID)
+	switch {
+	case errors.Is(err, store.ErrDeleted):
+		return fail(refuse(shared.Errorf(shared.CodeForbidden, "this id was deleted")))
+	case errors.Is(err, store.ErrNotFound) && s.cfg.SignupClosed:
+		// Cost and count what a wrong password costs and counts, so that
+		// neither the time nor the 429 tells which ids exist.
+		s.checkPassword(s.dummyHash, req.Password)
+		o = checkWrong
+		s.metrics.loginFailed.Add(1)
+		return fail(refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password")))
+	case errors.Is(err, store.ErrNotFound):
+		if n := shared.RuneLen(req.Password); n < shared.MinPassword {
+			return fail(refuse(shared.BadRequest("password", "shorter than 6 characters")))
+		}
+		if !s.signupsPerAddr.allow(c.addr) || s.signups != nil && !s.signups.Allow() {
+			return fail(refuse(shared.Errorf(shared.CodeTooManyRequests, "too many new accounts; try again later")))
+		}
+		if u.User, err = s.signup(ctx, req, th, expires); err != nil {
+			switch {
+			case errors.Is(err, store.ErrExists): // lost a race with another sign-up
+				return fail(refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password")))
+			case errors.Is(err, store.ErrDeleted): // deleted meanwhile
+				return fail(refuse(shared.Errorf(shared.CodeForbidden, "this id was deleted")))
+			}
+			return fail(c.internal("sign-up", err))
+		}
+		return u, nil, noCheck
+	case err != nil:
+		return fail(c.internal("login: load user", err))
+	}
+	if !s.checkPassword(u.Hash, req.Password) {
+		o = checkWrong
+		s.metrics.loginFailed.Add(1)
+		return fail(refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password")))
+	}
+	o = checkOK
+	if changed(u.Alias, req.Alias) || changed(u.Today, req.Today) {
+		if u.User, err = s.store.UpdateProfile(ctx, u.ID, req.Alias, req.Today); err != nil {
+			return fail(c.internal("login: update profile", err))
+		}
+		s.hub.setProfile(profileOf(u.User))
+	}
+	// Only while the hash just checked is the account's: a password
+	// changed meanwhile revoked every session, this one included.
+	switch err := s.store.CreateTokenIfHash(ctx, th, u.ID, u.Hash, expires); {
+	case errors.Is(err, store.ErrNotFound):
+		return fail(refuse(shared.Errorf(shared.CodeUnauthorized, "unknown id or wrong password")))
+	case err != nil:
+		return fail(c.internal("login: create token", err))
+	}
+	return u, nil, o
+}
+
+// checkPassword is CheckPassword, counted (chatapp_password_checks_total).
+func (s *Server) checkPassword(hash []byte, password string) bool {
+	s.metrics.passwordChecks.Add(1)
+	return CheckPassword(hash, password)
 }
 
 func changed(old string, v *string) bool { return v != nil && *v != old }
@@ -196,11 +242,24 @@ func (s *Server) signup(ctx context.Context, req shared.Login, th []byte, expire
 }
 
 func (s *Server) logout(c *client) shared.Response {
-	if err := s.store.DeleteToken(c.sock.Context(), c.tokenHash); err != nil {
+	if err := s.revoke(c); err != nil {
 		return c.internal("logout: revoke token", err)
 	}
-	s.leave(c)
+	s.armLoginTimer(c)
 	return ok("logged out")
+}
+
+// revoke revokes c's session token and makes c anonymous; every other
+// socket that logged in with the same token is kicked (DISCONNECT 41),
+// here at once and on other nodes through the revocation log.
+func (s *Server) revoke(c *client) error {
+	th, key := c.tokenHash, c.userKey
+	if err := s.store.DeleteToken(c.sock.Context(), th); err != nil {
+		return err
+	}
+	s.leave(c)
+	kick(s.hub.sessions(nil, key, th))
+	return nil
 }
 
 func (s *Server) message(c *client, payload []byte) shared.Response {
@@ -317,7 +376,7 @@ func (s *Server) room(c *client, payload []byte) shared.Response {
 		if req.RoomName == "" {
 			return refuse(shared.BadRequest("roomName", "required"))
 		}
-		if err := shared.ValidText("roomName", req.RoomName, shared.MaxRoomName); err != nil {
+		if err := shared.ValidName("roomName", req.RoomName, shared.MaxRoomName); err != nil {
 			return refuse(err)
 		}
 	}
@@ -444,12 +503,17 @@ func (s *Server) history(c *client, payload []byte) shared.Response {
 			break
 		}
 		p, err := s.knownUser(c.sock.Context(), req.Target)
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrDeleted):
+			// A deleted account's messages stay in its partners' history.
+			q.Target = req.Target
+		case errors.Is(err, store.ErrNotFound):
 			return refuse(shared.Errorf(shared.CodeNotFound, "no such user %s", req.Target))
-		} else if err != nil {
+		case err != nil:
 			return c.internal("history: load user", err)
+		default:
+			q.Target = p.ID
 		}
-		q.Target = p.ID
 	default:
 		return refuse(shared.BadRequest("command", "expected chat or groupchat"))
 	}

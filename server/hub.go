@@ -147,10 +147,67 @@ func (h *hub) logout(c *client) {
 	delete(h.online, c)
 	delete(a.clients, c)
 	if len(a.clients) == 0 { // went offline
-		h.onlineRun.remove(a.key)
-		h.setPresence(a)
+		if h.users[a.key] == a { // not removed meanwhile (removeUser)
+			h.onlineRun.remove(a.key)
+			h.setPresence(a)
+		}
 		h.addNewsLocked(shared.PresenceOffline, a, false)
 	}
+}
+
+// removeUser forgets a deleted account: it leaves the presence list and
+// every room, and lookups no longer find it. Its sockets, still logged in
+// until their kick completes, keep their account until logout.
+func (h *hub) removeUser(key string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.users[key] == nil {
+		return
+	}
+	delete(h.users, key)
+	h.onlineRun.remove(key)
+	h.offlineRun.remove(key)
+	h.presenceCache = nil
+	for _, r := range h.rooms {
+		delete(r.members, key)
+	}
+	h.roomCache = nil
+}
+
+// sessions appends the sockets logged in as user key (folded) with the
+// session token hash th, or with any token when th is nil. A client's
+// tokenHash is set before hub.login and cleared after hub.logout, so it
+// may be read here under h.mu.
+func (h *hub) sessions(dst []*sio.Socket, key string, th []byte) []*sio.Socket {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	a := h.users[key]
+	if a == nil {
+		// A deleted account's sockets are still online until they go.
+		for c, oa := range h.online {
+			if oa.key == key && (th == nil || bytes.Equal(c.tokenHash, th)) {
+				dst = append(dst, c.sock)
+			}
+		}
+		return dst
+	}
+	for c := range a.clients {
+		if th == nil || bytes.Equal(c.tokenHash, th) {
+			dst = append(dst, c.sock)
+		}
+	}
+	return dst
+}
+
+// roomIDs returns the display id of every room by folded id.
+func (h *hub) roomIDs() map[string]string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	ids := make(map[string]string, len(h.rooms))
+	for k, r := range h.rooms {
+		ids[k] = r.id
+	}
+	return ids
 }
 
 // addNewsLocked queues the presence event command about a. h.mu must be

@@ -17,6 +17,10 @@ type metrics struct {
 	answers     [len(answerCodes)]atomic.Int64 // by code, same index as answerCodes
 	appendHist  histogram                      // store append latency, request to durable
 	loginFailed atomic.Int64
+	// passwordChecks counts bcrypt comparisons (logins, and the dummy of
+	// unknown ids with sign-up closed): what the login throttle bounds.
+	passwordChecks atomic.Int64
+	loginTimeouts  atomic.Int64
 }
 
 var answerCodes = [...]string{
@@ -93,6 +97,8 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	counter("chatapp_messages_duplicate_total", "Retries answered with an earlier message (same cid).", st.Dups)
 	counter("chatapp_store_batches_total", "Group-commit transactions since start.", st.Batches)
 	counter("chatapp_login_failures_total", "Logins refused for a wrong password or unknown id.", s.metrics.loginFailed.Load())
+	counter("chatapp_password_checks_total", "Password hashes compared (logins; unknown ids with sign-up closed).", s.metrics.passwordChecks.Load())
+	counter("chatapp_login_timeouts_total", "Sockets disconnected for staying anonymous past --login-timeout.", s.metrics.loginTimeouts.Load())
 	fmt.Fprintf(w, "# HELP chatapp_answers_total Answers sent, by code.\n# TYPE chatapp_answers_total counter\n")
 	for i, c := range answerCodes {
 		fmt.Fprintf(w, "chatapp_answers_total{code=%q} %d\n", c, s.metrics.answers[i].Load())

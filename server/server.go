@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"chatapp/server/sio"
 	"chatapp/server/store"
@@ -40,8 +43,10 @@ type Config struct {
 	SendBuffer int
 	// ReplayMax caps the messages replayed on recovery. Zero means 1000.
 	ReplayMax int
-	// MaxConnsPerIP caps the sessions open at once from one address
-	// (HTTP 429 past it); negative turns the limit off. Zero means 256.
+	// MaxConnsPerIP caps the TCP connections open at once from one
+	// address, counted at the listener of Serve: one past it is closed as
+	// it is accepted, before it costs a goroutine or a TLS handshake.
+	// Negative turns the limit off. Zero means 256.
 	MaxConnsPerIP int
 	// MaxRoomsPerUser caps the rooms one user may own; every room change
 	// pushes the whole list to everyone, so it bounds what one user can
@@ -65,6 +70,33 @@ type Config struct {
 	PublicURL string
 	// PublicDir, when set, is a folder served at /public/ (publicFiles).
 	PublicDir string
+	// TLS, if set, makes Serve speak HTTPS and WSS on its listener, above
+	// the per-address count of MaxConnsPerIP.
+	TLS *tls.Config
+	// HeaderTimeout bounds the time to receive a request's headers, and
+	// IdleTimeout how long a kept-alive connection may wait for its next
+	// request: a client that sends nothing or half a request must not
+	// hold a file descriptor for ever. Zero means 10 s and 60 s.
+	HeaderTimeout, IdleTimeout time.Duration
+
+	// The limits below are the issue 18 defenses that a test server with
+	// many accounts from 127.0.0.1 would trip over, so zero turns them
+	// off; chatapp serve's flags give their defaults (README).
+
+	// SignupPerIP is the most accounts one address may create per 10
+	// minutes (429 past it).
+	SignupPerIP int
+	// SignupRate is the most accounts created per minute by everyone
+	// together (burst: the same number; 429 past it).
+	SignupRate float64
+	// LoginsPerIP is the most logins per minute from one address (burst:
+	// the same number), by password (429 past it) or by token, which has
+	// no password check to slow it (the transport is closed and the
+	// client retries later).
+	LoginsPerIP int
+	// LoginTimeout closes a socket that stays anonymous this long after
+	// it connected or logged out, with DISCONNECT (41).
+	LoginTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -86,6 +118,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 30 * 24 * time.Hour
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
 	}
 }
 
@@ -109,6 +147,16 @@ type Server struct {
 	mux      *http.ServeMux
 	handler  http.Handler // mux, behind the Host check of PublicURL
 	throttle *throttle
+
+	// signupsPerAddr, signups and loginsPerAddr are the limits of
+	// Config.SignupPerIP, SignupRate and LoginsPerIP (nil: off).
+	signupsPerAddr, loginsPerAddr *addrLimiter
+	signups                       *rate.Limiter
+	// dummyHash is checked for unknown ids with sign-up closed, so that
+	// they cost what a wrong password costs.
+	dummyHash []byte
+	// rev applies the revocation log; see revoke.go.
+	rev revoker
 
 	clientsMu sync.RWMutex
 	clients   map[*sio.Socket]*client
@@ -158,18 +206,35 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		cfg:      cfg,
-		store:    deps.Store,
-		log:      log,
-		hub:      newHub(),
-		throttle: newThrottle(),
-		clients:  map[*sio.Socket]*client{},
+		cfg:            cfg,
+		store:          deps.Store,
+		log:            log,
+		hub:            newHub(),
+		throttle:       newThrottle(),
+		signupsPerAddr: newAddrLimiter(cfg.SignupPerIP, 10*time.Minute),
+		signups:        newRateLimiter(cfg.SignupRate, time.Minute),
+		loginsPerAddr:  newAddrLimiter(cfg.LoginsPerIP, time.Minute),
+		clients:        map[*sio.Socket]*client{},
 	}
 	s.mux = http.NewServeMux()
 	s.handler = s.mux
 	s.hub.wakeNews = func() { go s.sendNews() }
 	s.trim = newTrimmer(trimQuiet, trimMin, log)
+	if cfg.SignupClosed {
+		h, err := HashPassword(newTokenString(), cfg.HashCost)
+		if err != nil {
+			return nil, fmt.Errorf("server: dummy hash: %w", err)
+		}
+		s.dummyHash = h
+	}
 	ctx := context.Background()
+	// The log position first: a revocation logged while the state loads
+	// is applied again after, which does no harm.
+	last, err := s.store.LastRevocation(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("server: revocation log: %w", err)
+	}
+	s.rev.applied.Store(last)
 	users, err := s.store.Users(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("server: load users: %w", err)
@@ -195,9 +260,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		MaxPayload:         cfg.MaxPayload,
 		SendBuffer:         cfg.SendBuffer,
 		AllowedOrigins:     origins,
-		MaxSessionsPerAddr: max(cfg.MaxConnsPerIP, 0),
+		MaxSessionsPerAddr: 0, // TCP connections are counted at the listener (Serve)
 		Logger:             log,
 	}, s)
+	go s.pollRevocations()
 	s.mux.Handle("/socket.io/", s.sio)
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -249,10 +315,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // accepting, tell every socket the server is going away, wait for them
 // (at most a few seconds). The caller closes the store afterwards, which
 // flushes it.
+//
+// ln is the plain TCP listener: Serve counts connections per address on it
+// (Config.MaxConnsPerIP) and adds TLS above (Config.TLS).
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ln = s.limitListener(ln)
+	if s.cfg.TLS != nil {
+		ln = tls.NewListener(ln, s.cfg.TLS)
+	}
 	hs := &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.cfg.HeaderTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	errc := make(chan error, 1)
@@ -283,8 +357,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// sweepTokens deletes expired session tokens every hour until ctx is done.
-// Expired tokens are refused anyway; this only reclaims their rows.
+// sweepTokens deletes expired session tokens, and revocations a day old,
+// every hour until ctx is done. Expired tokens are refused anyway, and
+// every server has read the revocations long ago: this only reclaims
+// their rows.
 func (s *Server) sweepTokens(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -293,6 +369,9 @@ func (s *Server) sweepTokens(ctx context.Context) {
 			s.log.Warn("sweep expired tokens", "err", err)
 		} else if n > 0 {
 			s.log.Debug("swept expired tokens", "count", n)
+		}
+		if _, err := s.store.DeleteRevocationsBefore(ctx, now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.log.Warn("prune revocations", "err", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // payloadSeeds are shapes every payload target starts from.
@@ -40,8 +42,9 @@ func checkRefusal(t *testing.T, in []byte, err *Error, field string, allow413 bo
 	}
 }
 
-// checkText checks what ValidText accepted: valid UTF-8, no control
-// characters, at most max code points.
+// checkText checks what ValidText accepted: valid UTF-8, at most max
+// code points, no control or unassigned characters, and no format
+// characters but joiners between two visible characters.
 func checkText(t *testing.T, field, s string, max int) {
 	t.Helper()
 	if err := ValidText(field, s, max); err != nil {
@@ -50,6 +53,30 @@ func checkText(t *testing.T, field, s string, max int) {
 	}
 	if !utf8.ValidString(s) || RuneLen(s) > max || strings.IndexFunc(s, unicode.IsControl) >= 0 {
 		t.Fatalf("ValidText accepted %s %q", field, s)
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		if !assigned(r) {
+			t.Fatalf("ValidText accepted %s %q with unassigned %U", field, s, r)
+		}
+		if unicode.Is(unicode.Cf, r) && (r != '\u200c' && r != '\u200d' || i == 0 || i == len(rs)-1 ||
+			!unicode.IsGraphic(rs[i-1]) || !unicode.IsGraphic(rs[i+1]) || unicode.IsSpace(rs[i-1]) || unicode.IsSpace(rs[i+1])) {
+			t.Fatalf("ValidText accepted %s %q with format character %U", field, s, r)
+		}
+	}
+}
+
+// checkName checks what ValidName accepted: what ValidText accepts, and
+// nothing whose NFKC form, trimmed, folds to ALL.
+func checkName(t *testing.T, field, s string, max int) {
+	t.Helper()
+	if err := ValidName(field, s, max); err != nil {
+		checkRefusal(t, []byte(s), err, field, false)
+		return
+	}
+	checkText(t, field, s, max)
+	if Fold(strings.TrimFunc(norm.NFKC.String(s), unicode.IsSpace)) == Fold(All) {
+		t.Fatalf("ValidName accepted %s %q, which reads as ALL", field, s)
 	}
 }
 
@@ -133,7 +160,7 @@ func FuzzLoginPayload(f *testing.F) {
 		}
 		if req.Alias != nil {
 			checkStrings(t, payload, *req.Alias)
-			checkText(t, "alias", *req.Alias, MaxAlias)
+			checkName(t, "alias", *req.Alias, MaxAlias)
 		}
 		if req.Today != nil {
 			checkStrings(t, payload, *req.Today)
@@ -209,7 +236,8 @@ func FuzzRoomPayload(f *testing.F) {
 	addSeeds(f,
 		`{"command":"create","roomId":"Lobby","roomName":"The lobby"}`,
 		`{"command":"join","roomId":"lobby"}`, `{"command":"list"}`,
-		`{"command":"create","roomId":"all","roomName":"x"}`, `{"command":"create","roomId":"ΣΊΣΥΦΟΣ","roomName":"x"}`,
+		`{"command":"create","roomId":"all","roomName":"x"}`, `{"command":"create","roomId":"ＡＬＬ","roomName":"ᴬᴸᴸ"}`,
+		`{"command":"create","roomId":"a\u202eb","roomName":"x\u200by"}`, `{"command":"create","roomId":"r","roomName":"👩\u200d💻"}`, `{"command":"create","roomId":"ΣΊΣΥΦΟΣ","roomName":"x"}`,
 		`{"command":"create","roomId":"r\n","roomName":"x"}`, `{"command":"update","roomId":"\u212a","roomName":""}`,
 		`{"command":"create","roomId":"`+strings.Repeat("r", 65)+`","roomName":"x"}`, `{"roomOwner":"bob"}`)
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -221,13 +249,16 @@ func FuzzRoomPayload(f *testing.F) {
 		if err := ValidRoomID("roomId", req.RoomID); err != nil {
 			checkRefusal(t, payload, err, "roomId", false)
 		} else {
-			checkText(t, "roomId", req.RoomID, MaxRoomID)
+			checkName(t, "roomId", req.RoomID, MaxRoomID)
+			if strings.ContainsAny(req.RoomID, "\u200c\u200d") {
+				t.Fatalf("accepted room id %q with a joiner", req.RoomID)
+			}
 			k := Fold(req.RoomID)
 			if req.RoomID == "" || k == Fold(All) || Fold(k) != k || !strings.EqualFold(k, req.RoomID) {
 				t.Fatalf("accepted room id %q (folded %q)", req.RoomID, k)
 			}
 		}
-		checkText(t, "roomName", req.RoomName, MaxRoomName)
+		checkName(t, "roomName", req.RoomName, MaxRoomName)
 	})
 }
 

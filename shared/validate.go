@@ -3,6 +3,7 @@ package shared
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -120,38 +121,157 @@ func ValidUserID(field, id string) *Error {
 	return nil
 }
 
-// ValidRoomID checks a room id: 1–64 code points of valid UTF-8 with no
-// control characters, not ALL.
+// ValidRoomID checks a room id: 1–64 code points of valid UTF-8 without
+// control, format or unassigned characters (PROTOCOL.md 4.4), and neither
+// ALL nor anything that reads as ALL (see looksLikeAll). Ids are told
+// apart by sight, so an invisible or reordering character (U+202E
+// RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, U+FEFF) would let two
+// rooms look the same; unlike display text (ValidText), an id allows no
+// joiner either.
 func ValidRoomID(field, id string) *Error {
 	if id == "" {
 		return BadRequest(field, "required")
 	}
-	if err := ValidText(field, id, MaxRoomID); err != nil {
+	if err := validText(field, id, MaxRoomID, false); err != nil {
 		return err
 	}
-	if Fold(id) == Fold(All) {
+	if looksLikeAll(id) {
 		return BadRequest(field, "ALL is reserved")
 	}
 	return nil
 }
 
-// ValidText checks that s is valid UTF-8 without control characters and at
-// most max code points (413 past that is the caller's choice; this is 400).
+// ValidText checks short display text (an alias, a status line, a room
+// name, a cid): valid UTF-8 of at most max code points, without control,
+// format or unassigned characters (400 naming field; 413 past max is the
+// caller's choice). Format characters reorder or hide text (U+202E turns
+// "gnp.exe" around, U+200B splits a word invisibly), and an unassigned
+// code point may become anything in a later Unicode version. The one
+// exception is a joiner (U+200C ZWNJ, U+200D ZWJ) between two visible
+// characters: Persian and Indic spelling and emoji sequences such as 👩‍💻
+// need it.
 func ValidText(field, s string, max int) *Error {
+	return validText(field, s, max, true)
+}
+
+// ValidName is ValidText for a name shown where an id could be (an alias,
+// a room name): it also refuses anything that reads as ALL, the
+// conversation with everyone.
+func ValidName(field, s string, max int) *Error {
+	if err := ValidText(field, s, max); err != nil {
+		return err
+	}
+	if looksLikeAll(s) {
+		return BadRequest(field, "ALL is reserved")
+	}
+	return nil
+}
+
+func validText(field, s string, max int, joiners bool) *Error {
 	if !utf8.ValidString(s) {
 		return BadRequest(field, "not valid UTF-8")
 	}
 	n := 0
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return BadRequest(field, "control characters are not allowed")
-		}
+	prev := rune(-1)
+	for i, r := range s {
 		n++
+		switch {
+		case r < utf8.RuneSelf: // ASCII: only the controls are refused
+			if r < 0x20 || r == 0x7f {
+				return BadRequest(field, "control characters are not allowed")
+			}
+		case unicode.IsControl(r):
+			return BadRequest(field, "control characters are not allowed")
+		case unicode.Is(unicode.Cf, r):
+			if !joiners || !isJoiner(r) || !visible(prev) || !visible(nextRune(s[i+utf8.RuneLen(r):])) {
+				return BadRequest(field, "format characters (such as U+200B or U+202E) are not allowed")
+			}
+		case !assigned(r):
+			return BadRequest(field, "unassigned code points are not allowed")
+		}
+		prev = r
 	}
 	if n > max {
 		return BadRequest(field, "longer than "+strconv.Itoa(max)+" characters")
 	}
 	return nil
+}
+
+func isJoiner(r rune) bool { return r == '\u200c' || r == '\u200d' }
+
+// visible reports whether a joiner may stand beside r: a graphic
+// character that is not white space (-1, before the start or past the
+// end, is not).
+func visible(r rune) bool {
+	return r >= 0 && unicode.IsGraphic(r) && !unicode.IsSpace(r)
+}
+
+// nextRune is the first rune of s, or -1.
+func nextRune(s string) rune {
+	if s == "" {
+		return -1
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r
+}
+
+// assigned reports whether r has a general category other than Cn
+// (unassigned) in the Unicode version of this Go release. Surrogates do
+// not occur in valid UTF-8.
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.Cc, unicode.Cf, unicode.Co)
+}
+
+// looksLikeAll reports whether s reads as ALL: with the white space
+// around it and the default-ignorable characters in it (variation
+// selectors, Hangul fillers; format characters are refused before this)
+// left out, its NFKC form folds to "all": "ＡＬＬ", "𝐀𝐋𝐋", "ᴬᴸᴸ", "Ⓐⓛⓛ".
+// NFKC needs golang.org/x/text, which this package does not import (it
+// builds for the browser too), so the few code points whose NFKC form
+// folds to a or l are listed in allLookalikes, and lookalike_test.go
+// checks the list against x/text. Letters of other scripts that merely
+// look alike (Cyrillic А) are not NFKC-equivalent and are not caught.
+func looksLikeAll(s string) bool {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	var got [3]byte
+	n := 0
+	for _, r := range s {
+		if unicode.In(r, unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point) {
+			continue
+		}
+		c := foldAorL(r)
+		if c == 0 || n == len(got) {
+			return false
+		}
+		got[n] = c
+		n++
+	}
+	return string(got[:n]) == "all"
+}
+
+// foldAorL returns 'a' or 'l' for a rune whose NFKC form folds to that
+// letter, and 0 for any other rune.
+func foldAorL(r rune) byte {
+	switch r {
+	case 'a', 'A':
+		return 'a'
+	case 'l', 'L':
+		return 'l'
+	}
+	if r < utf8.RuneSelf {
+		return 0
+	}
+	i, ok := slices.BinarySearchFunc(allLookalikes[:], r, func(e lookalike, r rune) int { return int(e.r - r) })
+	if !ok {
+		return 0
+	}
+	return allLookalikes[i].c
+}
+
+// lookalike is a code point r whose NFKC form folds to the letter c.
+type lookalike struct {
+	r rune
+	c byte
 }
 
 // ValidMessageText checks message data: 1–max code points of valid UTF-8.

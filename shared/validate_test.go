@@ -32,9 +32,45 @@ func TestValidRoomID(t *testing.T) {
 		{"lobby", true}, {"Ärger im Büro", true}, {"방", true}, {strings.Repeat("é", 64), true},
 		{"", false}, {strings.Repeat("é", 65), false}, {"a\nb", false}, {"a\x7fb", false},
 		{"All", false}, {"\xff", false},
+		// Format, unassigned and look-alikes of ALL (issue 18).
+		{"evil\u202egnp", false}, {"zero\u200bwidth", false}, {"\ufeffbom", false}, {"a\u200db", false},
+		{"x\u0378", false}, {"x\U000e0001", false}, {"\ufffe", false},
+		{"ＡＬＬ", false}, {"𝐀𝐋𝐋", false}, {"ᴬᴸᴸ", false}, {"Ⓐⓛⓛ", false}, {" ALL ", false}, {"AL\ufe0fL", false},
+		{"ALL hands", true}, {"АLL", true}, {"\ue000private", true}, {"x\u0301", true},
 	} {
-		if err := ValidRoomID("roomId", tt.id); (err == nil) != tt.ok {
+		err := ValidRoomID("roomId", tt.id)
+		if (err == nil) != tt.ok {
 			t.Errorf("ValidRoomID(%q) = %v, want ok=%v", tt.id, err, tt.ok)
+		} else if err != nil && (err.Code != CodeBadRequest || !strings.Contains(err.Message, "roomId")) {
+			t.Errorf("ValidRoomID(%q) = %+v: want a 400 naming roomId", tt.id, err)
+		}
+	}
+}
+
+func TestValidTextAndName(t *testing.T) {
+	for _, tt := range []struct {
+		s          string
+		text, name bool // accepted by ValidText, by ValidName
+	}{
+		{"Alice", true, true}, {"Ärger im Büro", true, true}, {"방", true, true}, {"👍🏽", true, true},
+		{"a\tb", false, false}, {"\x1b[31m", false, false}, {"\u0085", false, false},
+		{"rtl\u202eoverride", false, false}, {"zero\u200bwidth", false, false}, {"\ufeff", false, false},
+		{"\u2066isolate\u2069", false, false}, {"x\u0378", false, false}, {"x\U0010fffe", false, false},
+		// Joiners only between two visible characters.
+		{"👩\u200d💻", true, true}, {"می\u200cخواهم", true, true}, {"क्\u200dष", true, true},
+		{"\u200dx", false, false}, {"x\u200d", false, false}, {"x \u200dy", false, false}, {"x\u200d\u200dy", false, false},
+		{"ALL", true, false}, {"all", true, false}, {"ＡＬＬ", true, false}, {"𝓐𝓛𝓛", true, false},
+		{"\u3000ALL\u00a0", true, false}, {"AL\u3164L", true, false}, {"All of us", true, true}, {"BALL", true, true},
+	} {
+		if err := ValidText("alias", tt.s, 64); (err == nil) != tt.text {
+			t.Errorf("ValidText(%q) = %v, want ok=%v", tt.s, err, tt.text)
+		} else if err != nil && (err.Code != CodeBadRequest || !strings.Contains(err.Message, "alias")) {
+			t.Errorf("ValidText(%q) = %+v: want a 400 naming alias", tt.s, err)
+		}
+		if err := ValidName("roomName", tt.s, 64); (err == nil) != tt.name {
+			t.Errorf("ValidName(%q) = %v, want ok=%v", tt.s, err, tt.name)
+		} else if err != nil && !strings.Contains(err.Message, "roomName") {
+			t.Errorf("ValidName(%q) = %+v: want a 400 naming roomName", tt.s, err)
 		}
 	}
 }
@@ -137,6 +173,8 @@ func FuzzValidators(f *testing.F) {
 			t.Fatalf("accepted user id %q", s)
 		}
 		ValidRoomID("roomId", s)
+		ValidText("alias", s, MaxAlias)
+		ValidName("alias", s, MaxAlias)
 		ValidMessageText(s, 4000)
 		if seq, ok, err := ParseOffset(json.RawMessage(s)); err == nil && ok && seq < 0 {
 			t.Fatalf("negative offset from %q", s)

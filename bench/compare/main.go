@@ -269,7 +269,8 @@ func (cfg *config) startChatapp(ctx context.Context, port int, logf io.Writer) (
 		return nil, err
 	}
 	cmd := cfg.command(ctx, 0, cfg.chatapp, "--data", dir, "--log-level", "warn", "serve",
-		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--hash-cost", "4", "--msg-rate", "0", "--max-conns-per-ip", "0")
+		"--host", "127.0.0.1", "--port", strconv.Itoa(port), "--hash-cost", "4", "--msg-rate", "0", "--max-conns-per-ip", "0",
+		"--signup-per-ip", "0", "--signup-rate", "0", "--logins-per-ip", "0") // every client comes from 127.0.0.1
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }

@@ -109,16 +109,17 @@ func (s *Store) CreateRoom(ctx context.Context, id, name, owner string) error {
 		if err != nil {
 			return err
 		}
+		created := shared.FormatTime(nowMillis())
 		res, err := tx.ExecContext(ctx, `INSERT INTO rooms (id_key, id, name, owner, created)
 			VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			key, id, name, ownerID, shared.FormatTime(nowMillis()))
+			key, id, name, ownerID, created)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrExists
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_key, user_key) VALUES (?, ?)`, key, ownerKey)
+		_, err = tx.ExecContext(ctx, `INSERT INTO members (room_key, user_key, joined) VALUES (?, ?, ?)`, key, ownerKey, created)
 		return err
 	})
 	if err != nil {
@@ -149,25 +150,30 @@ func (s *Store) DeleteRoom(ctx context.Context, id string) error {
 	if err := s.live(); err != nil {
 		return err
 	}
-	key := shared.Fold(id)
-	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM rooms WHERE id_key = ?`, key) // members cascade
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrNotFound
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE recipient_key = ? AND command = 'groupchat'`, key)
-		return err
-	})
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return deleteRoom(ctx, tx, shared.Fold(id)) })
 	if err != nil {
 		return fmt.Errorf("store: delete room %q: %w", id, err)
 	}
 	return nil
 }
 
-// Join makes userID a member of roomID. Joining twice is not an error.
+// deleteRoom deletes room key, its membership and its messages in tx;
+// ErrNotFound if there is no such room.
+func deleteRoom(ctx context.Context, tx *sql.Tx, key string) error {
+	res, err := tx.ExecContext(ctx, `DELETE FROM rooms WHERE id_key = ?`, key) // members cascade
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE recipient_key = ? AND command = 'groupchat'`, key)
+	return err
+}
+
+// Join makes userID a member of roomID, from now on (a deleted owner's
+// room passes to the member who joined first). Joining twice is not an
+// error and keeps the first time.
 // ErrNotFound if the room or the user does not exist.
 func (s *Store) Join(ctx context.Context, roomID, userID string) error {
 	if err := s.live(); err != nil {
@@ -175,9 +181,9 @@ func (s *Store) Join(ctx context.Context, roomID, userID string) error {
 	}
 	roomKey, userKey := shared.Fold(roomID), shared.Fold(userID)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO members (room_key, user_key)
-			SELECT r.id_key, u.id_key FROM rooms r, users u WHERE r.id_key = ? AND u.id_key = ?
-			ON CONFLICT DO NOTHING`, roomKey, userKey)
+		res, err := tx.ExecContext(ctx, `INSERT INTO members (room_key, user_key, joined)
+			SELECT r.id_key, u.id_key, ? FROM rooms r, users u WHERE r.id_key = ? AND u.id_key = ?
+			ON CONFLICT DO NOTHING`, shared.FormatTime(nowMillis()), roomKey, userKey)
 		if err != nil {
 			return err
 		}

@@ -25,8 +25,11 @@ import (
 
 // Sentinel errors; callers branch on them with errors.Is.
 var (
-	ErrNotFound    = errors.New("store: not found")
-	ErrExists      = errors.New("store: already exists")
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrDeleted is returned for an id whose account was deleted: it is
+	// reserved for good. User's error for it is also ErrNotFound.
+	ErrDeleted     = errors.New("store: id was deleted")
 	ErrNewerSchema = errors.New("store: database schema is newer than this binary")
 	ErrClosed      = errors.New("store: closed")
 	// ErrCorrupt is returned by Open for a file that is not a SQLite
@@ -87,6 +90,7 @@ type Store struct {
 	nthNewest  *sql.Stmt
 	user       *sql.Stmt // every login
 	tokenUser  *sql.Stmt // every session resume
+	revsAfter  *sql.Stmt // every server, about once a second
 
 	// mu guards closed against Append's send on reqs: Append holds it for
 	// reading while it queues, Close takes it for writing to close reqs.
@@ -342,6 +346,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.r, &s.nthNewest, nthNewestSQL},
 		{s.r, &s.user, userSQL},
 		{s.r, &s.tokenUser, tokenUserSQL},
+		{s.r, &s.revsAfter, revocationsAfterSQL},
 	}
 	for _, st := range stmts {
 		p, err := st.db.PrepareContext(ctx, st.sql)
@@ -374,7 +379,7 @@ func (s *Store) Close() error {
 // writer's close is the last one and checkpoints the WAL into the file.
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest, s.user, s.tokenUser} {
+	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest, s.user, s.tokenUser, s.revsAfter} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
+
+	"chatapp/shared"
 )
 
 func TestUsers(t *testing.T) {
@@ -153,12 +156,18 @@ func TestDeleteUser(t *testing.T) {
 	}
 	m := mustAppend(t, s, chat("alice", "bob", "hi"))
 
-	if err := s.DeleteUser(ctx, "ALICE"); err != nil {
+	d, err := s.DeleteUser(ctx, "ALICE")
+	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, "alice"), ErrNotFound)
-	_, err := s.User(ctx, "alice")
+	if d.Passed["home"] != "bob" || len(d.Passed) != 1 || len(d.Emptied) != 0 {
+		t.Errorf("Deletion = %+v, want home passed to bob", d)
+	}
+	_, err = s.DeleteUser(ctx, "alice")
+	wantErr(t, "DeleteUser again", err, ErrNotFound)
+	_, err = s.User(ctx, "alice")
 	wantErr(t, "User after delete", err, ErrNotFound)
+	wantErr(t, "User after delete", err, ErrDeleted)
 	_, err = s.TokenUser(ctx, []byte("a"), time.Now())
 	wantErr(t, "TokenUser after DeleteUser", err, ErrNotFound)
 
@@ -167,17 +176,68 @@ func TestDeleteUser(t *testing.T) {
 		t.Fatalf("Rooms = %+v, %v", rooms, err)
 	}
 	for _, r := range rooms {
-		if !slices.Equal(r.Members, []string{"bob"}) {
-			t.Errorf("room %s members = %v, want [bob]", r.ID, r.Members)
+		if !slices.Equal(r.Members, []string{"bob"}) || r.Owner != "bob" {
+			t.Errorf("room %s after DeleteUser = %+v, want bob owner and only member", r.ID, r)
 		}
 	}
-	if rooms[1].ID != "home" || rooms[1].Owner != "Alice" {
-		t.Errorf("owned room after DeleteUser = %+v, want kept with owner Alice", rooms[1])
-	}
+	// Its messages stay under its id in its partner's history.
 	msgs, _, err := s.Since(ctx, "bob", 0, s.LastSeq(), 10)
 	if err != nil || len(msgs) != 1 || msgs[0] != m {
 		t.Fatalf("bob's messages after DeleteUser = %+v, %v", msgs, err)
 	}
-	// The id is free again.
-	mustUser(t, s, "alice")
+	// The id stays reserved, in any case.
+	for _, id := range []string{"alice", "ALICE", "aLiCe"} {
+		wantErr(t, "CreateUser "+id, s.CreateUser(ctx, User{ID: id, Hash: []byte("x")}), ErrDeleted)
+		wantErr(t, "CreateUserToken "+id, s.CreateUserToken(ctx, User{ID: id}, []byte("t-"+id), time.Now().Add(time.Hour)), ErrDeleted)
+	}
+	if users, _ := s.Users(ctx); len(users) != 1 {
+		t.Fatalf("users after refused sign-ups: %+v", users)
+	}
+	del, err := s.DeletedUsers(ctx)
+	if err != nil || len(del) != 1 || del[0].ID != "Alice" || del[0].Deleted == "" {
+		t.Fatalf("DeletedUsers = %+v, %v", del, err)
+	}
+}
+
+// TestDeleteUserPassesRoomsToLongestStanding: a deleted owner's room goes
+// to the member who joined first, not the first by id; a room with no
+// other member is deleted with its messages.
+func TestDeleteUserPassesRoomsToLongestStanding(t *testing.T) {
+	s, _ := newStore(t, Options{})
+	ctx := t.Context()
+	mustUser(t, s, "owner", "zed", "bob", "amy")
+	mustRoom(t, s, "club", "owner")
+	for _, id := range []string{"zed", "bob"} {
+		time.Sleep(2 * time.Millisecond) // joined a millisecond apart at least
+		if err := s.Join(ctx, "club", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRoom(t, s, "solo", "owner")
+	mustRoom(t, s, "amys", "amy", "owner")
+	mustAppend(t, s, shared.Message{Sender: "owner", Recipient: "solo", Command: shared.CommandGroupchat, Type: shared.TypeText, Data: "x"})
+	kept := mustAppend(t, s, shared.Message{Sender: "owner", Recipient: "club", Command: shared.CommandGroupchat, Type: shared.TypeText, Data: "y"})
+
+	d, err := s.DeleteUser(ctx, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Passed) != 1 || d.Passed["club"] != "zed" || !slices.Equal(d.Emptied, []string{"solo"}) {
+		t.Fatalf("Deletion = %+v, want club to zed, solo emptied", d)
+	}
+	rooms, _ := s.Rooms(ctx)
+	want := []Room{{ID: "amys", Name: "room amys", Owner: "amy", Members: []string{"amy"}},
+		{ID: "club", Name: "room club", Owner: "zed", Members: []string{"bob", "zed"}}}
+	if fmt.Sprint(rooms) != fmt.Sprint(want) {
+		t.Fatalf("rooms = %+v, want %+v", rooms, want)
+	}
+	msgs, _, _ := s.Since(ctx, "zed", 0, s.LastSeq(), 10)
+	if len(msgs) != 1 || msgs[0] != kept {
+		t.Fatalf("zed sees %+v, want the club message", msgs)
+	}
+	var n int
+	s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE recipient_key = 'solo'`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d messages of the emptied room left", n)
+	}
 }
