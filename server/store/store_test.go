@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -281,7 +282,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 		t.Fatalf("LastSeq after reopen = %d, want %d", got, m2.Seq)
 	}
 	msgs, _, err := s.Since(ctx, "bob", 0, s.LastSeq(), 10)
-	if err != nil || len(msgs) != 2 || msgs[0] != m1 || msgs[1] != m2 {
+	if err != nil || len(msgs) != 2 || !reflect.DeepEqual(msgs[0], m1) || !reflect.DeepEqual(msgs[1], m2) {
 		t.Fatalf("Since after reopen = %+v, %v; want %+v, %+v", msgs, err, m1, m2)
 	}
 	if m3 := mustAppend(t, s, chat("bob", "alice", "again")); m3.Seq != m2.Seq+1 {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -175,7 +176,7 @@ func TestDeleteUser(t *testing.T) {
 		t.Errorf("owned room after DeleteUser = %+v, want kept with owner Alice", rooms[1])
 	}
 	msgs, _, err := s.Since(ctx, "bob", 0, s.LastSeq(), 10)
-	if err != nil || len(msgs) != 1 || msgs[0] != m {
+	if err != nil || len(msgs) != 1 || !reflect.DeepEqual(msgs[0], m) {
 		t.Fatalf("bob's messages after DeleteUser = %+v, %v", msgs, err)
 	}
 	// The id is free again.
