@@ -451,7 +451,7 @@ func TestAppendGroupchatToMissingRoom(t *testing.T) {
 func TestAppendFailedBatch(t *testing.T) {
 	rec := newRecorder()
 	s, _ := newStore(t, Options{OnCommit: rec.onCommit})
-	if _, err := s.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON messages
+	if _, err := s.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON events
 		WHEN NEW.data = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}

@@ -142,9 +142,9 @@ func (s *Store) RenameRoom(ctx context.Context, id, name string) error {
 	return nil
 }
 
-// DeleteRoom deletes a room, its membership and its groupchat messages in
-// one transaction; ErrNotFound if there is no such room. The seqs of the
-// deleted messages are never reused.
+// DeleteRoom deletes a room, its membership and its events in one
+// transaction; ErrNotFound if there is no such room. The seqs of the
+// deleted events are never reused.
 func (s *Store) DeleteRoom(ctx context.Context, id string) error {
 	if err := s.live(); err != nil {
 		return err
@@ -158,8 +158,7 @@ func (s *Store) DeleteRoom(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE recipient_key = ? AND command = 'groupchat'`, key)
-		return err
+		return s.deleteConv(ctx, tx, RoomConv(id))
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete room %q: %w", id, err)

@@ -114,7 +114,7 @@ func TestDeleteRoomRemovesMembershipAndMessages(t *testing.T) {
 		t.Fatalf("Since after DeleteRoom = %+v, %v; want [%v %v]", msgs, err, keep, dm)
 	}
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE recipient_key = 'ärger'`).Scan(&n); err != nil || n != 0 {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE conv = 'r:ärger'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("room messages left = %d, %v", n, err)
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE room_key = 'ärger'`).Scan(&n); err != nil || n != 0 {
