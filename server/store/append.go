@@ -133,6 +133,7 @@ func (s *Store) committer() {
 		ords:    make(map[Conv]int64),
 		pairs:   make(map[Conv]bool),
 		own:     make(map[ownKey]*ownCount),
+		tx:      batchTx{stmts: make(map[*sql.Stmt]*sql.Stmt, 8)},
 	}
 	for {
 		r, ok := <-s.reqs
@@ -185,6 +186,8 @@ type commitState struct {
 	own      map[ownKey]*ownCount
 	ownOrder []ownKey
 	peers    []peerRow // direct conversations' other sides, not yet known to exist
+
+	tx batchTx // the batch's transaction
 }
 
 type ownKey struct {
@@ -314,7 +317,9 @@ func (s *Store) writeBatch(c *commitState) (fresh []shared.Message, next int64, 
 		clear(c.pairs)
 		c.epoch = e
 	}
-	b := &batchTx{ctx: ctx, tx: tx, stmts: make(map[*sql.Stmt]*sql.Stmt, 8)}
+	b := &c.tx
+	b.ctx, b.tx = ctx, tx
+	clear(b.stmts)
 
 	fresh = make([]shared.Message, 0, len(c.batch))
 	c.origins = make([]any, 0, len(c.batch))

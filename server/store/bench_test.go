@@ -43,6 +43,38 @@ func BenchmarkAppendParallel(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendDM is BenchmarkAppendParallel with direct messages: each
+// goroutine writes to its own partner, so every batch touches as many
+// conversations as it holds messages (the dm scenario of chatapp bench).
+func BenchmarkAppendDM(b *testing.B) {
+	for _, par := range []int{1, 8, 32} {
+		b.Run(fmt.Sprint("goroutines=", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
+			s, _ := newStore(b, Options{})
+			var id atomic.Int64
+			b.SetParallelism(par)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				n := id.Add(1)
+				m := shared.Message{Sender: fmt.Sprint("u", n), Recipient: fmt.Sprint("v", n), Command: shared.CommandChat,
+					Type: shared.TypeText, Data: "hello, this is a message of ordinary length"}
+				ctx := context.Background()
+				for pb.Next() {
+					if _, _, err := s.Append(ctx, m); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.StopTimer()
+			st := s.Stats()
+			if st.Batches > 0 {
+				b.ReportMetric(float64(st.Appended)/float64(st.Batches), "msgs/batch")
+			}
+		})
+	}
+}
+
 // BenchmarkSince measures a recovery page: 256 messages visible to a user
 // who is in 3 of 20 rooms, out of 20000 messages (DMs, ALL, rooms).
 func BenchmarkSince(b *testing.B) {
