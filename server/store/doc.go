@@ -24,6 +24,8 @@
 // or the two users of a direct conversation. Replay (Since) reads the
 // conversations a user sees now; History one conversation. Both show a
 // message as it is now: its current text and reactions, or deleted.
+// Conversations lists a user's conversations with their unread and
+// mention counts, from the read marks SetRead keeps (docs/STORAGE.md).
 //
 // # Goroutine safety
 //

@@ -93,6 +93,7 @@ type Store struct {
 	since, count, nthNewest *sql.Stmt
 	user                    *sql.Stmt // every login
 	tokenUser               *sql.Stmt // every session resume
+	conversations           *sql.Stmt // every login and session resume
 
 	// convEpoch moves whenever a conversation's events are deleted
 	// (deleteConv), which tells the committer to drop its caches.
@@ -368,6 +369,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.r, &s.nthNewest, nthNewestSQL},
 		{s.r, &s.user, userSQL},
 		{s.r, &s.tokenUser, tokenUserSQL},
+		{s.r, &s.conversations, conversationsSQL},
 	}
 	for _, st := range stmts {
 		p, err := st.db.PrepareContext(ctx, st.sql)

@@ -345,11 +345,12 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		sql  string
 		args []any
 	}{
-		"since":       {sinceSQL, []any{"u", 1, 10, 5}},
-		"count":       {countSQL, []any{"u", 1, 10, 5}},
-		"nthNewest":   {nthNewestSQL, []any{"u", 1, 10, 5}},
-		"lastVisible": {lastVisibleSQL, []any{"u"}},
-		"history":     {historySQL, []any{"d:a/b", 10, 5}},
+		"since":         {sinceSQL, []any{"u", 1, 10, 5}},
+		"count":         {countSQL, []any{"u", 1, 10, 5}},
+		"nthNewest":     {nthNewestSQL, []any{"u", 1, 10, 5}},
+		"lastVisible":   {lastVisibleSQL, []any{"u"}},
+		"history":       {historySQL, []any{"d:a/b", 10, 5}},
+		"conversations": {conversationsSQL, []any{"u", 500}},
 	} {
 		plan := queryPlan(t, s, q.sql, q.args...)
 		for _, d := range plan {
