@@ -45,7 +45,8 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 	switch name {
 	case shared.EventLogin:
 		return s.login(c, payload)
-	case shared.EventLogout, shared.EventMessage, shared.EventRoom, shared.EventHistory:
+	case shared.EventLogout, shared.EventMessage, shared.EventRoom, shared.EventHistory,
+		shared.EventRead:
 	default:
 		return refuse(shared.Errorf(shared.CodeBadRequest, "unknown event %s", name))
 	}
@@ -59,6 +60,8 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 		return s.message(c, payload)
 	case shared.EventRoom:
 		return s.room(c, payload)
+	case shared.EventRead:
+		return s.read(c, payload)
 	default:
 		return s.history(c, payload)
 	}
@@ -156,13 +159,13 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 		}
 		s.leave(c)
 	}
-	last, err := s.store.LastVisibleSeq(ctx, u.ID)
-	if err != nil {
-		return c.internal("login: last seq", err)
-	}
 	p := profileOf(u)
+	facts, err := s.sessionFacts(ctx, p)
+	if err != nil {
+		return c.internal("login: conversations", err)
+	}
 	r := ok("logged in")
-	r.Token, r.User, r.Offset = token, &p, last.String()
+	r.Token, r.User, r.Offset, r.Joined, r.Conversations = token, &p, facts.offset, facts.joined, facts.conversations
 	// The answer goes out before the lists and the replay.
 	c.then = func() { s.enter(c, p, th, offset, replay) }
 	c.log.Debug("logged in", "user", p.ID)
