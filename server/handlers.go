@@ -34,7 +34,9 @@ func (s *Server) Event(so *sio.Socket, nsp string, ev sio.Event) {
 	}
 	r.Command = ev.Name
 	s.metrics.answered(r.Code)
-	c.answer(ev.AckID, r)
+	if ev.AckID >= 0 || ev.Name != shared.EventTyping { // typing is answered only with an ack (4.8)
+		c.answer(ev.AckID, r)
+	}
 	if then := c.then; then != nil {
 		c.then = nil
 		then()
@@ -46,7 +48,7 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 	case shared.EventLogin:
 		return s.login(c, payload)
 	case shared.EventLogout, shared.EventMessage, shared.EventRoom, shared.EventHistory,
-		shared.EventRead:
+		shared.EventTyping, shared.EventRead:
 	default:
 		return refuse(shared.Errorf(shared.CodeBadRequest, "unknown event %s", name))
 	}
@@ -60,6 +62,8 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 		return s.message(c, payload)
 	case shared.EventRoom:
 		return s.room(c, payload)
+	case shared.EventTyping:
+		return s.typing(c, payload)
 	case shared.EventRead:
 		return s.read(c, payload)
 	default:

@@ -115,6 +115,9 @@ type Server struct {
 	fanMu sync.Mutex
 	// trim returns the memory of a burst of logins once it is over.
 	trim *trimmer
+
+	// typingGate throttles typing events (PROTOCOL.md 4.8).
+	typingGate typingGate
 }
 
 // A burst of logins is over when none has come for trimQuiet; then the
