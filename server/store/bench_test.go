@@ -12,10 +12,29 @@ import (
 	"chatapp/shared"
 )
 
-// BenchmarkAppendParallel measures durable appends from many goroutines:
-// group commit turns them into one fsync per batch. msgs/batch is the
-// average batch size.
+// BenchmarkAppendParallel measures durable appends from many goroutines
+// to ALL: group commit turns them into one fsync per batch. msgs/batch is
+// the average batch size.
 func BenchmarkAppendParallel(b *testing.B) {
+	benchAppend(b, func(n int64) shared.Message {
+		return shared.Message{Sender: fmt.Sprint("u", n), Recipient: shared.All, Command: shared.CommandChat,
+			Type: shared.TypeText, Data: "hello, this is a message of ordinary length"}
+	})
+}
+
+// BenchmarkAppendDM is BenchmarkAppendParallel with direct messages: each
+// goroutine writes to its own partner, so every batch touches as many
+// conversations as it holds messages (the dm scenario of chatapp bench).
+func BenchmarkAppendDM(b *testing.B) {
+	benchAppend(b, func(n int64) shared.Message {
+		return shared.Message{Sender: fmt.Sprint("u", n), Recipient: fmt.Sprint("v", n), Command: shared.CommandChat,
+			Type: shared.TypeText, Data: "hello, this is a message of ordinary length"}
+	})
+}
+
+// benchAppend appends from 1, 8 and 32 goroutines per P; the n-th
+// goroutine appends message(n) over and over.
+func benchAppend(b *testing.B, message func(n int64) shared.Message) {
 	for _, par := range []int{1, 8, 32} {
 		// RunParallel starts par × GOMAXPROCS goroutines.
 		b.Run(fmt.Sprint("goroutines=", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
@@ -25,41 +44,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			b.RunParallel(func(pb *testing.PB) {
-				sender := fmt.Sprint("u", id.Add(1))
-				m := shared.Message{Sender: sender, Recipient: shared.All, Command: shared.CommandChat,
-					Type: shared.TypeText, Data: "hello, this is a message of ordinary length"}
-				ctx := context.Background()
-				for pb.Next() {
-					if _, _, err := s.Append(ctx, m); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.StopTimer()
-			st := s.Stats()
-			if st.Batches > 0 {
-				b.ReportMetric(float64(st.Appended)/float64(st.Batches), "msgs/batch")
-			}
-		})
-	}
-}
-
-// BenchmarkAppendDM is BenchmarkAppendParallel with direct messages: each
-// goroutine writes to its own partner, so every batch touches as many
-// conversations as it holds messages (the dm scenario of chatapp bench).
-func BenchmarkAppendDM(b *testing.B) {
-	for _, par := range []int{1, 8, 32} {
-		b.Run(fmt.Sprint("goroutines=", par*runtime.GOMAXPROCS(0)), func(b *testing.B) {
-			s, _ := newStore(b, Options{})
-			var id atomic.Int64
-			b.SetParallelism(par)
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				n := id.Add(1)
-				m := shared.Message{Sender: fmt.Sprint("u", n), Recipient: fmt.Sprint("v", n), Command: shared.CommandChat,
-					Type: shared.TypeText, Data: "hello, this is a message of ordinary length"}
+				m := message(id.Add(1))
 				ctx := context.Background()
 				for pb.Next() {
 					if _, _, err := s.Append(ctx, m); err != nil {
