@@ -9,6 +9,8 @@ import (
 	"chatapp/shared"
 )
 
+// message sends a message (PROTOCOL.md 4.3) or, with command edit, delete
+// or react, changes an earlier one (4.6, change).
 func (s *Server) message(c *client, payload []byte) shared.Response {
 	var req shared.SendMessage
 	if err := shared.Decode(payload, &req); err != nil {
