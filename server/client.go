@@ -118,7 +118,8 @@ func (s *Server) Connect(so *sio.Socket, nsp string, auth json.RawMessage) error
 }
 
 // Connected runs after the CONNECT reply: a token session is logged in at
-// once and gets what a login gets, then its replay.
+// once and gets what a login gets (the session event, then the lists),
+// then its replay.
 func (s *Server) Connected(so *sio.Socket, nsp string) {
 	c := s.client(so)
 	if c == nil || c.pending == nil {
@@ -126,7 +127,21 @@ func (s *Server) Connected(so *sio.Socket, nsp string) {
 	}
 	p := c.pending
 	c.pending = nil
-	s.enter(c, profileOf(p.user), p.tokenHash, p.offset, p.replay)
+	// No answer tells a token session what a login answer does: the
+	// session event does, before the lists and the replay.
+	prof := profileOf(p.user)
+	facts, err := s.sessionFacts(so.Context(), prof)
+	var frame []byte
+	if err == nil {
+		frame, err = facts.sessionFrame(prof)
+	}
+	if err != nil {
+		c.log.Error("session: conversations", "err", err)
+		so.Close("server error") // the client reconnects with its offset
+		return
+	}
+	so.Send(frame, 0)
+	s.enter(c, prof, p.tokenHash, p.offset, p.replay)
 	c.log.Debug("session resumed", "user", c.user.ID)
 }
 
@@ -221,9 +236,11 @@ func (s *Server) leave(c *client) {
 	c.authed.Store(false)
 }
 
-// replayer pages a user's missed messages in (after, upto] out of the
-// store as the socket's writer drains. Past ReplayMax it first yields the
-// 206 response and then only the newest ReplayMax.
+// replayer pages a user's missed events in (after, upto] out of the
+// store as the socket's writer drains: messages as they are now, and the
+// changes to them in their own places (PROTOCOL.md section 6). Past
+// ReplayMax it first yields the 206 response and then only the newest
+// ReplayMax.
 type replayer struct {
 	s           *Server
 	user        string

@@ -63,6 +63,13 @@ func FuzzServerFrames(f *testing.F) {
 		`421["room",{"command":"join","roomId":"fz"}]`,
 		`421["history",{"target":"alice"}]`, `421["logout",{}]`,
 		`421["login",{"id":"mallory","password":"secret-mallory","offset":"0"}]`,
+		// Version 2 (seq 1 is the first message the fuzz session sends).
+		`421["message",{"recepient":"alice","command":"chat","data":"re","replyTo":"1"}]`,
+		`421["message",{"command":"edit","ref":"1","data":"edited @alice"}]`,
+		`421["message",{"command":"react","ref":"1","data":"👍"}]`,
+		`421["message",{"command":"delete","ref":"1"}]`,
+		`421["typing",{"recepient":"alice","command":"chat"}]`, `42["typing",{"recepient":"ALL","command":"chat"}]`,
+		`421["read",{"target":"alice","command":"chat","seq":"1"}]`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"chatapp/server/sio"
@@ -36,7 +34,9 @@ func (s *Server) Event(so *sio.Socket, nsp string, ev sio.Event) {
 	}
 	r.Command = ev.Name
 	s.metrics.answered(r.Code)
-	c.answer(ev.AckID, r)
+	if ev.AckID >= 0 || ev.Name != shared.EventTyping { // typing is answered only with an ack (4.8)
+		c.answer(ev.AckID, r)
+	}
 	if then := c.then; then != nil {
 		c.then = nil
 		then()
@@ -47,7 +47,8 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 	switch name {
 	case shared.EventLogin:
 		return s.login(c, payload)
-	case shared.EventLogout, shared.EventMessage, shared.EventRoom, shared.EventHistory:
+	case shared.EventLogout, shared.EventMessage, shared.EventRoom, shared.EventHistory,
+		shared.EventTyping, shared.EventRead:
 	default:
 		return refuse(shared.Errorf(shared.CodeBadRequest, "unknown event %s", name))
 	}
@@ -61,6 +62,10 @@ func (s *Server) handle(c *client, name string, payload []byte) shared.Response 
 		return s.message(c, payload)
 	case shared.EventRoom:
 		return s.room(c, payload)
+	case shared.EventTyping:
+		return s.typing(c, payload)
+	case shared.EventRead:
+		return s.read(c, payload)
 	default:
 		return s.history(c, payload)
 	}
@@ -128,13 +133,13 @@ func (s *Server) login(c *client, payload []byte) shared.Response {
 			s.leave(c)
 		}
 	}
-	last, err := s.store.LastVisibleSeq(ctx, u.ID)
-	if err != nil {
-		return c.internal("login: last seq", err)
-	}
 	p := profileOf(u.User)
+	facts, err := s.sessionFacts(ctx, p)
+	if err != nil {
+		return c.internal("login: conversations", err)
+	}
 	r := ok("logged in")
-	r.Token, r.User, r.Offset = u.token, &p, last.String()
+	r.Token, r.User, r.Offset, r.Joined, r.Conversations = u.token, &p, facts.offset, facts.joined, facts.conversations
 	// The answer goes out before the lists and the replay.
 	c.then = func() { s.enter(c, p, tokenHash(u.token), offset, replay) }
 	c.log.Debug("logged in", "user", p.ID)
@@ -262,84 +267,6 @@ func (s *Server) revoke(c *client) error {
 	return nil
 }
 
-func (s *Server) message(c *client, payload []byte) shared.Response {
-	var req shared.SendMessage
-	if err := shared.Decode(payload, &req); err != nil {
-		return refuse(err)
-	}
-	if req.Sender != "" && shared.Fold(req.Sender) != c.userKey {
-		return refuse(shared.Errorf(shared.CodeForbidden, "sender must be your own id"))
-	}
-	if req.Type == "" {
-		req.Type = shared.TypeText
-	}
-	if req.Type != shared.TypeText {
-		return refuse(shared.BadRequest("type", "only text is supported"))
-	}
-	if err := shared.ValidMessageText(req.Data, s.cfg.MaxText); err != nil {
-		return refuse(err)
-	}
-	if req.CID != "" {
-		if err := shared.ValidText("cid", req.CID, shared.MaxCID); err != nil {
-			return refuse(err)
-		}
-	}
-	m := shared.Message{Sender: c.user.ID, Command: req.Command, Type: req.Type, Data: req.Data, CID: req.CID}
-	switch req.Command {
-	case shared.CommandChat:
-		if req.Recipient == "" {
-			return refuse(shared.BadRequest("recepient", "required"))
-		}
-		if shared.Fold(req.Recipient) == shared.Fold(shared.All) {
-			m.Recipient = shared.All
-			break
-		}
-		p, err := s.knownUser(c.sock.Context(), req.Recipient)
-		if errors.Is(err, store.ErrNotFound) {
-			return refuse(shared.Errorf(shared.CodeNotFound, "no such user %s", req.Recipient))
-		} else if err != nil {
-			return c.internal("message: load recipient", err)
-		}
-		m.Recipient = p.ID
-	case shared.CommandGroupchat:
-		if req.Recipient == "" {
-			return refuse(shared.BadRequest("recepient", "required"))
-		}
-		if shared.Fold(req.Recipient) == shared.Fold(shared.All) {
-			// ALL is reserved, never a room: as in the original server,
-			// whose default send is groupchat to ALL, it is the broadcast,
-			// stored and delivered as chat to ALL.
-			m.Command, m.Recipient = shared.CommandChat, shared.All
-			break
-		}
-		id, _, member, found := s.hub.room(shared.Fold(req.Recipient), c.userKey)
-		if !found {
-			return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))
-		}
-		if !member {
-			return refuse(shared.Errorf(shared.CodeForbidden, "join the room first"))
-		}
-		m.Recipient = id
-	default:
-		return refuse(shared.BadRequest("command", "expected chat or groupchat"))
-	}
-	start := time.Now()
-	stored, dup, err := s.store.AppendFrom(c.sock.Context(), m, c.sock)
-	s.metrics.appendHist.observe(time.Since(start))
-	if errors.Is(err, store.ErrNotFound) { // the room was deleted meanwhile
-		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))
-	}
-	if err != nil {
-		return c.internal("message: append", err)
-	}
-	r := ok("sent")
-	if dup {
-		r.Message = "already sent"
-	}
-	r.Seq, r.Time = stored.Seq.String(), stored.Time
-	return r
-}
-
 // knownUser finds an account in the hub, or in the store for accounts
 // added by the admin CLI while the server runs.
 func (s *Server) knownUser(ctx context.Context, id string) (shared.Profile, error) {
@@ -353,175 +280,4 @@ func (s *Server) knownUser(ctx context.Context, id string) (shared.Profile, erro
 	p := profileOf(u)
 	s.hub.addUser(p)
 	return p, nil
-}
-
-func (s *Server) room(c *client, payload []byte) shared.Response {
-	var req shared.RoomRequest
-	if err := shared.Decode(payload, &req); err != nil {
-		return refuse(err)
-	}
-	if req.Command == shared.RoomList {
-		c.sock.Send(s.hub.roomFrame(), 0)
-		return ok("room list sent")
-	}
-	switch req.Command {
-	case shared.RoomCreate, shared.RoomUpdate, shared.RoomDelete, shared.RoomJoin, shared.RoomLeave:
-	default:
-		return refuse(shared.BadRequest("command", "expected create, update, delete, join, leave or list"))
-	}
-	if err := shared.ValidRoomID("roomId", req.RoomID); err != nil {
-		return refuse(err)
-	}
-	if req.Command == shared.RoomCreate || req.Command == shared.RoomUpdate {
-		if req.RoomName == "" {
-			return refuse(shared.BadRequest("roomName", "required"))
-		}
-		if err := shared.ValidName("roomName", req.RoomName, shared.MaxRoomName); err != nil {
-			return refuse(err)
-		}
-	}
-	ctx := c.sock.Context()
-	key := shared.Fold(req.RoomID)
-	s.roomMu.Lock()
-	defer s.roomMu.Unlock()
-	id, owner, _, found := s.hub.room(key, c.userKey)
-	if req.Command == shared.RoomCreate {
-		if found {
-			return refuse(shared.Errorf(shared.CodeConflict, "room %s already exists", id))
-		}
-		if s.hub.roomsOwned(c.userKey) >= s.cfg.MaxRoomsPerUser {
-			return refuse(shared.Errorf(shared.CodeForbidden, "you own %d rooms, the most allowed; delete one first", s.cfg.MaxRoomsPerUser))
-		}
-		if err := s.store.CreateRoom(ctx, req.RoomID, req.RoomName, c.user.ID); err != nil {
-			if errors.Is(err, store.ErrExists) {
-				return refuse(shared.Errorf(shared.CodeConflict, "room %s already exists", req.RoomID))
-			}
-			return c.internal("room: create", err)
-		}
-		s.hub.setRoom(req.RoomID, req.RoomName, c.user.ID, []string{c.user.ID})
-		s.broadcastRooms()
-		return ok("room created")
-	}
-	if !found {
-		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.RoomID))
-	}
-	isOwner := shared.Fold(owner) == c.userKey
-	changed := true
-	var err error
-	switch req.Command {
-	case shared.RoomUpdate:
-		if !isOwner {
-			return refuse(shared.Errorf(shared.CodeForbidden, "only the owner may rename the room"))
-		}
-		if err = s.store.RenameRoom(ctx, id, req.RoomName); err == nil {
-			s.hub.renameRoom(key, req.RoomName)
-		}
-	case shared.RoomDelete:
-		if !isOwner {
-			return refuse(shared.Errorf(shared.CodeForbidden, "only the owner may delete the room"))
-		}
-		if err = s.store.DeleteRoom(ctx, id); err == nil {
-			s.roomDeleted(key, id)
-		}
-	case shared.RoomJoin:
-		if err = s.store.Join(ctx, id, c.user.ID); err == nil {
-			changed = s.hub.setMember(key, c.userKey, true)
-		}
-	case shared.RoomLeave:
-		if err = s.store.Leave(ctx, id, c.user.ID); err == nil {
-			changed = s.hub.setMember(key, c.userKey, false)
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.RoomID))
-	}
-	if err != nil {
-		return c.internal("room: "+req.Command, err)
-	}
-	if changed { // a repeated join or leave changes nothing and pushes nothing
-		s.broadcastRooms()
-	}
-	return ok("room " + req.Command + " done")
-}
-
-// roomDeleted tells the members, then forgets the room.
-func (s *Server) roomDeleted(key, id string) {
-	frame, err := shared.EventFrame(shared.EventRoom, shared.RoomEvent{Command: shared.RoomDeleted, RoomID: id})
-	if err == nil {
-		targets := getSockets()
-		*targets = s.hub.roomSockets(*targets, key)
-		for _, so := range *targets {
-			so.Send(frame, 0)
-		}
-		putSockets(targets)
-	}
-	s.hub.deleteRoom(key)
-}
-
-func (s *Server) history(c *client, payload []byte) shared.Response {
-	var req shared.HistoryRequest
-	if err := shared.Decode(payload, &req); err != nil {
-		return refuse(err)
-	}
-	if req.Target == "" {
-		return refuse(shared.BadRequest("target", "required"))
-	}
-	before, _, err := shared.ParseOffset(req.Before)
-	if err != nil {
-		return refuse(shared.BadRequest("before", "expected a decimal sequence number"))
-	}
-	limit := shared.DefaultLimit
-	if l := strings.Trim(strings.TrimSpace(string(req.Limit)), `"`); l != "" && l != "null" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > shared.MaxLimit {
-			return refuse(shared.BadRequest("limit", "expected a number from 1 to 100"))
-		}
-		limit = n
-	}
-	key := shared.Fold(req.Target)
-	cmd := req.Command
-	if cmd == "" {
-		cmd = shared.CommandChat
-		if _, _, _, found := s.hub.room(key, c.userKey); found {
-			cmd = shared.CommandGroupchat
-		}
-	}
-	q := store.HistoryQuery{User: c.user.ID, Command: cmd, Target: req.Target, Before: before, Limit: limit}
-	switch cmd {
-	case shared.CommandGroupchat:
-		id, _, member, found := s.hub.room(key, c.userKey)
-		if !found {
-			return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Target))
-		}
-		if !member {
-			return refuse(shared.Errorf(shared.CodeForbidden, "join the room first"))
-		}
-		q.Target = id
-	case shared.CommandChat:
-		if key == shared.Fold(shared.All) {
-			q.Target = shared.All
-			break
-		}
-		p, err := s.knownUser(c.sock.Context(), req.Target)
-		switch {
-		case errors.Is(err, store.ErrDeleted):
-			// A deleted account's messages stay in its partners' history.
-			q.Target = req.Target
-		case errors.Is(err, store.ErrNotFound):
-			return refuse(shared.Errorf(shared.CodeNotFound, "no such user %s", req.Target))
-		case err != nil:
-			return c.internal("history: load user", err)
-		default:
-			q.Target = p.ID
-		}
-	default:
-		return refuse(shared.BadRequest("command", "expected chat or groupchat"))
-	}
-	msgs, err := s.store.History(c.sock.Context(), q)
-	if err != nil {
-		return c.internal("history", err)
-	}
-	r := ok("history")
-	r.Messages = msgs
-	return r
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"sync"
 
 	"chatapp/server/sio"
@@ -477,6 +478,21 @@ func (h *hub) setMember(key, user string, member bool) (changed bool) {
 		h.roomCache = nil
 	}
 	return was != member
+}
+
+// joinedRooms returns the rooms user (folded) is a member of, sorted like
+// the room list (by folded id).
+func (h *hub) joinedRooms(user string) []shared.JoinedRoom {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	list := []shared.JoinedRoom{}
+	for _, r := range h.rooms {
+		if _, member := r.members[user]; member {
+			list = append(list, shared.JoinedRoom{ID: r.id, Name: r.name, Owner: r.owner, Members: len(r.members)})
+		}
+	}
+	slices.SortFunc(list, func(a, b shared.JoinedRoom) int { return strings.Compare(shared.Fold(a.ID), shared.Fold(b.ID)) })
+	return list
 }
 
 // roomsOwned counts the rooms user (folded) owns.

@@ -173,6 +173,9 @@ type Server struct {
 	fanMu sync.Mutex
 	// trim returns the memory of a burst of logins once it is over.
 	trim *trimmer
+
+	// typingGate throttles typing events (PROTOCOL.md 4.8).
+	typingGate typingGate
 }
 
 // A burst of logins is over when none has come for trimQuiet; then the
@@ -385,12 +388,15 @@ func (s *Server) sweepTokens(ctx context.Context) {
 // that should see them; see FanoutFrom.
 func (s *Server) Fanout(msgs []shared.Message) { s.FanoutFrom(msgs, nil) }
 
-// FanoutFrom delivers newly stored messages, in seq order, to every socket
+// FanoutFrom delivers newly stored events, in seq order, to every socket
 // that should see them. The store's committer calls it after each group
 // commit (Options.OnCommitFrom); origins[i], if any, is the socket that sent
-// msgs[i]: a direct message goes to the sender's other sockets only, since
-// the sending one has its answer. Each frame is encoded once and the same
-// bytes are queued on every target.
+// msgs[i] (a *changeOrigin for a change to a direct message): a direct
+// message, or a change to one, goes to the sender's other sockets only,
+// since the sending one has its answer. A change reaches its message's
+// audience (PROTOCOL.md 4.6): a room's members, everyone for ALL, or the
+// two users of a direct conversation, whichever of them made it. Each
+// frame is encoded once and the same bytes are queued on every target.
 func (s *Server) FanoutFrom(msgs []shared.Message, origins []any) {
 	s.fanMu.Lock()
 	defer s.fanMu.Unlock()
@@ -409,10 +415,17 @@ func (s *Server) FanoutFrom(msgs []shared.Message, origins []any) {
 		}
 		list := (*targets)[:0]
 		switch to := shared.Fold(m.Recipient); {
-		case m.Command == shared.CommandGroupchat:
+		case m.Command == shared.CommandGroupchat || m.Of == shared.CommandGroupchat:
 			list = s.hub.roomSockets(list, to)
 		case to == shared.Fold(shared.All):
 			list = s.hub.allSockets(list)
+		case shared.IsChange(m.Command):
+			co, _ := origin.(*changeOrigin)
+			if co == nil { // not from a handler: the two ids the event names
+				co = &changeOrigin{users: [2]string{to, shared.Fold(m.Sender)}}
+			}
+			list = s.hub.userSockets(list, co.users[0], co.users[1])
+			list = slices.DeleteFunc(list, func(so *sio.Socket) bool { return so == co.sock })
 		case to == shared.Fold(m.Sender):
 			list = s.hub.userSockets(list, to)
 		default:

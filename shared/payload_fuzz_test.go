@@ -9,6 +9,7 @@ package shared
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
@@ -225,7 +226,7 @@ func FuzzMessagePayload(f *testing.F) {
 		}
 		_, args, err := EventArgs(p.Data)
 		var back Message
-		if err != nil || len(args) != 1 || json.Unmarshal(args[0], &back) != nil || back != m {
+		if err != nil || len(args) != 1 || json.Unmarshal(args[0], &back) != nil || !reflect.DeepEqual(back, m) {
 			t.Fatalf("frame %q does not decode back to %+v: %+v %v", frame, m, back, err)
 		}
 	})

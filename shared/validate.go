@@ -85,6 +85,9 @@ func Decode(payload json.RawMessage, v any) *Error {
 	}
 	if err := json.Unmarshal([]byte(p), v); err != nil {
 		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" && te.Type == seqType {
+			return BadRequest(te.Field, "expected a sequence number (a decimal string)")
+		}
 		if errors.As(err, &te) && te.Field != "" {
 			return BadRequest(te.Field, "expected "+te.Type.Kind().String()+", got "+te.Value)
 		}

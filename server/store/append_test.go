@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -141,7 +142,7 @@ func TestAppendDedupeSequential(t *testing.T) {
 		retry := first
 		retry.Sender, retry.Data, retry.Seq, retry.Time = sender, "retry with other text", 0, ""
 		got, dup, err := s.Append(ctx, retry)
-		if err != nil || !dup || got != first {
+		if err != nil || !dup || !reflect.DeepEqual(got, first) {
 			t.Fatalf("retry as %q = %+v, dup=%v, %v; want first %+v, dup", sender, got, dup, err, first)
 		}
 	}
@@ -191,11 +192,11 @@ func TestAppendDedupeInOneBatch(t *testing.T) {
 	if r1.dup == r2.dup {
 		t.Fatalf("dup flags %v %v, want exactly one dup", r1.dup, r2.dup)
 	}
-	if r1.m != r2.m || r1.m.Seq != gate.Seq+1 {
+	if !reflect.DeepEqual(r1.m, r2.m) || r1.m.Seq != gate.Seq+1 {
 		t.Fatalf("results %+v and %+v, want the same message with seq %d", r1.m, r2.m, gate.Seq+1)
 	}
 	batches, _ := rec.all()
-	if len(batches) != 2 || len(batches[1]) != 1 || batches[1][0] != r1.m {
+	if len(batches) != 2 || len(batches[1]) != 1 || !reflect.DeepEqual(batches[1][0], r1.m) {
 		t.Fatalf("OnCommit batches = %+v, want [gate] [the one message]", batches)
 	}
 	if got, _, _ := s.Since(t.Context(), "bob", gate.Seq, s.LastSeq(), 10); len(got) != 1 {
@@ -450,7 +451,7 @@ func TestAppendGroupchatToMissingRoom(t *testing.T) {
 func TestAppendFailedBatch(t *testing.T) {
 	rec := newRecorder()
 	s, _ := newStore(t, Options{OnCommit: rec.onCommit})
-	if _, err := s.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON messages
+	if _, err := s.w.Exec(`CREATE TEMP TRIGGER boom BEFORE INSERT ON events
 		WHEN NEW.data = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}

@@ -143,14 +143,14 @@ func (s *Store) RenameRoom(ctx context.Context, id, name string) error {
 	return nil
 }
 
-// DeleteRoom deletes a room, its membership and its groupchat messages in
-// one transaction; ErrNotFound if there is no such room. The seqs of the
-// deleted messages are never reused.
+// DeleteRoom deletes a room, its membership and its events in one
+// transaction; ErrNotFound if there is no such room. The seqs of the
+// deleted events are never reused.
 func (s *Store) DeleteRoom(ctx context.Context, id string) error {
 	if err := s.live(); err != nil {
 		return err
 	}
-	err := s.writeTx(ctx, func(tx *sql.Tx) error { return deleteRoom(ctx, tx, shared.Fold(id)) })
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.deleteRoom(ctx, tx, shared.Fold(id)) })
 	if err != nil {
 		return fmt.Errorf("store: delete room %q: %w", id, err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) DeleteRoom(ctx context.Context, id string) error {
 
 // deleteRoom deletes room key, its membership and its messages in tx;
 // ErrNotFound if there is no such room.
-func deleteRoom(ctx context.Context, tx *sql.Tx, key string) error {
+func (s *Store) deleteRoom(ctx context.Context, tx *sql.Tx, key string) error {
 	res, err := tx.ExecContext(ctx, `DELETE FROM rooms WHERE id_key = ?`, key) // members cascade
 	if err != nil {
 		return err
@@ -167,8 +167,7 @@ func deleteRoom(ctx context.Context, tx *sql.Tx, key string) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrNotFound
 	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE recipient_key = ? AND command = 'groupchat'`, key)
-	return err
+	return s.deleteConv(ctx, tx, RoomConv(key))
 }
 
 // Join makes userID a member of roomID, from now on (a deleted owner's

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -109,11 +110,11 @@ func TestDeleteRoomRemovesMembershipAndMessages(t *testing.T) {
 		t.Fatalf("Rooms after delete = %+v", rooms)
 	}
 	msgs, _, err := s.Since(ctx, "bob", 0, s.LastSeq(), 100)
-	if err != nil || len(msgs) != 2 || msgs[0] != keep || msgs[1] != dm {
+	if err != nil || len(msgs) != 2 || !reflect.DeepEqual(msgs[0], keep) || !reflect.DeepEqual(msgs[1], dm) {
 		t.Fatalf("Since after DeleteRoom = %+v, %v; want [%v %v]", msgs, err, keep, dm)
 	}
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE recipient_key = 'ärger'`).Scan(&n); err != nil || n != 0 {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE conv = 'r:ärger'`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("room messages left = %d, %v", n, err)
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM members WHERE room_key = 'ärger'`).Scan(&n); err != nil || n != 0 {
@@ -175,22 +176,22 @@ func TestRoomAndUserNamespacesAreSeparate(t *testing.T) {
 	dm := mustAppend(t, s, chat("bob", "carol", "dm to carol"))
 
 	got, _, _ := s.Since(ctx, "alice", 0, s.LastSeq(), 10)
-	if len(got) != 1 || got[0] != gm {
+	if len(got) != 1 || !reflect.DeepEqual(got[0], gm) {
 		t.Fatalf("alice sees %+v, want only the room message", got)
 	}
 	got, _, _ = s.Since(ctx, "carol", 0, s.LastSeq(), 10)
-	if len(got) != 1 || got[0] != dm {
+	if len(got) != 1 || !reflect.DeepEqual(got[0], dm) {
 		t.Fatalf("carol sees %+v, want only the DM", got)
 	}
 	h, _ := s.History(ctx, HistoryQuery{User: "alice", Command: "groupchat", Target: "CAROL"})
-	if len(h) != 1 || h[0] != gm {
+	if len(h) != 1 || !reflect.DeepEqual(h[0], gm) {
 		t.Fatalf("room history = %+v", h)
 	}
 	if err := s.DeleteRoom(ctx, "carol"); err != nil {
 		t.Fatal(err)
 	}
 	got, _, _ = s.Since(ctx, "carol", 0, s.LastSeq(), 10)
-	if len(got) != 1 || got[0] != dm {
+	if len(got) != 1 || !reflect.DeepEqual(got[0], dm) {
 		t.Fatalf("DeleteRoom removed a DM: carol sees %+v", got)
 	}
 	if !strings.EqualFold(dm.Recipient, "carol") {

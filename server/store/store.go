@@ -32,6 +32,9 @@ var (
 	ErrDeleted     = errors.New("store: id was deleted")
 	ErrNewerSchema = errors.New("store: database schema is newer than this binary")
 	ErrClosed      = errors.New("store: closed")
+	// ErrLimit refuses a change that would pass a limit of the protocol
+	// (a message's 21st distinct reaction).
+	ErrLimit = errors.New("store: limit reached")
 	// ErrCorrupt is returned by Open for a file that is not a SQLite
 	// database or whose schema cannot be read. Open touches nothing then.
 	ErrCorrupt = errors.New("store: database file is corrupt or not a database")
@@ -80,17 +83,25 @@ type Store struct {
 	w *sql.DB // the one write connection (MaxOpenConns 1)
 	r *sql.DB // read-only pool
 
-	// Prepared statements. The write ones are prepared on w, the read ones
-	// on r; database/sql re-prepares them per pooled connection.
-	insertMsg  *sql.Stmt
-	selectCID  *sql.Stmt
-	roomExists *sql.Stmt
-	since      *sql.Stmt
-	count      *sql.Stmt
-	nthNewest  *sql.Stmt
-	user       *sql.Stmt // every login
-	tokenUser  *sql.Stmt // every session resume
-	revsAfter  *sql.Stmt // every server, about once a second
+	// Prepared statements, all listed in stmts for Close. The write ones
+	// are prepared on w, the read ones on r; database/sql re-prepares them
+	// per pooled connection.
+	stmts []*sql.Stmt
+	// The committer's.
+	insertEvent, selectCID, roomExists, lastOrd, upsertOwn, insertPeer *sql.Stmt
+	insertMention, deleteMention, setLastSeq                           *sql.Stmt
+	changeTarget, editMessage, deleteMessage, eraseEdits               *sql.Stmt
+	deleteReactions, deleteReaction, reactionKinds, insertReaction     *sql.Stmt
+	// Readers.
+	since, count, nthNewest *sql.Stmt
+	user                    *sql.Stmt // every login
+	tokenUser               *sql.Stmt // every session resume
+	conversations           *sql.Stmt // every login and session resume
+	revsAfter               *sql.Stmt // every server, about once a second
+
+	// convEpoch moves whenever a conversation's events are deleted
+	// (deleteConv), which tells the committer to drop its caches.
+	convEpoch atomic.Int64
 
 	// mu guards closed against Append's send on reqs: Append holds it for
 	// reading while it queues, Close takes it for writing to close reqs.
@@ -118,8 +129,8 @@ type Store struct {
 // Stats are counters since Open.
 type Stats struct {
 	Batches  int64 // committed group-commit transactions
-	Appended int64 // new messages stored
-	Dups     int64 // appends answered with an earlier message (same sender and cid)
+	Appended int64 // new events stored (messages and changes)
+	Dups     int64 // appends answered with an earlier event (same sender and cid)
 }
 
 // Stats returns the committer's counters.
@@ -233,6 +244,9 @@ func (s *Store) open() error {
 		// acknowledged message survives power loss, not only a crash.
 		"_synchronous": {"FULL"},
 		"_txlock":      {"immediate"},
+		// Freed cells and pages are zeroed, so an erased message's text
+		// leaves the file (PROTOCOL.md 4.6).
+		"_pragma": {"secure_delete = 1"},
 	}))
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", s.path, err)
@@ -311,8 +325,8 @@ func isCorrupt(err error) bool {
 	return false
 }
 
-// loadLastSeq sets the committed high-water mark from the database: the
-// AUTOINCREMENT counter, which deleted messages do not lower.
+// loadLastSeq sets the committed high-water mark from the database:
+// meta.last_seq, which deleted events do not lower.
 func (s *Store) loadLastSeq(ctx context.Context) error {
 	last, err := readLastSeq(ctx, s.w)
 	if err != nil {
@@ -324,9 +338,7 @@ func (s *Store) loadLastSeq(ctx context.Context) error {
 
 func readLastSeq(ctx context.Context, db *sql.DB) (int64, error) {
 	var last int64
-	err := db.QueryRowContext(ctx, `SELECT max(
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
-		coalesce((SELECT max(seq) FROM messages), 0))`).Scan(&last)
+	err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'last_seq'`).Scan(&last)
 	return last, err
 }
 
@@ -336,17 +348,33 @@ func (s *Store) prepare(ctx context.Context) error {
 		dst **sql.Stmt
 		sql string
 	}{
-		{s.w, &s.insertMsg, `INSERT INTO messages
-			(seq, time, sender, sender_key, recipient, recipient_key, command, type, data, cid)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
-		{s.w, &s.selectCID, `SELECT ` + msgCols + ` FROM messages WHERE sender_key = ? AND cid = ? AND cid <> ''`},
+		{s.w, &s.insertEvent, `INSERT INTO events (seq, conv, ord, time, sender, sender_key, recipient,
+			command, type, cid, reply_to, mentions, ref, on_, file, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.selectCID, `SELECT ` + eventCols + ` FROM events WHERE sender_key = ? AND cid = ? AND cid <> ''`},
 		{s.w, &s.roomExists, `SELECT 1 FROM rooms WHERE id_key = ?`},
+		{s.w, &s.lastOrd, `SELECT ord FROM events WHERE conv = ? ORDER BY seq DESC LIMIT 1`},
+		{s.w, &s.upsertOwn, `INSERT INTO user_convs (user_key, conv, peer, own_after, last_own) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (user_key, conv) DO UPDATE SET own_after = own_after + excluded.own_after, last_own = excluded.last_own`},
+		{s.w, &s.insertPeer, `INSERT INTO user_convs (user_key, conv, peer) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
+		{s.w, &s.insertMention, `INSERT INTO mentions (user_key, conv, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
+		{s.w, &s.deleteMention, `DELETE FROM mentions WHERE user_key = ? AND conv = ? AND seq = ?`},
+		{s.w, &s.setLastSeq, `UPDATE meta SET value = ? WHERE key = 'last_seq'`},
+		{s.w, &s.changeTarget, `SELECT conv, command, sender_key, recipient, mentions, deleted FROM events WHERE seq = ?`},
+		{s.w, &s.editMessage, `UPDATE events SET data = ?, edited = ?, mentions = ? WHERE seq = ?`},
+		{s.w, &s.deleteMessage, `UPDATE events SET data = '', file = NULL, mentions = NULL, edited = NULL, deleted = 1 WHERE seq = ?`},
+		{s.w, &s.eraseEdits, `UPDATE events SET data = '' WHERE ref = ? AND command = 'edit'`},
+		{s.w, &s.deleteReactions, `DELETE FROM reactions WHERE seq = ?`},
+		{s.w, &s.deleteReaction, `DELETE FROM reactions WHERE seq = ? AND emoji = ? AND user_key = ?`},
+		{s.w, &s.reactionKinds, `SELECT count(DISTINCT emoji), coalesce(max(emoji = ?2), 0) FROM reactions WHERE seq = ?1`},
+		{s.w, &s.insertReaction, `INSERT INTO reactions (seq, emoji, user_key, user, time) VALUES (?, ?, ?, ?, ?)`},
 		{s.r, &s.since, sinceSQL},
 		{s.r, &s.count, countSQL},
 		{s.r, &s.nthNewest, nthNewestSQL},
 		{s.r, &s.user, userSQL},
 		{s.r, &s.tokenUser, tokenUserSQL},
 		{s.r, &s.revsAfter, revocationsAfterSQL},
+		{s.r, &s.conversations, conversationsSQL},
 	}
 	for _, st := range stmts {
 		p, err := st.db.PrepareContext(ctx, st.sql)
@@ -354,6 +382,7 @@ func (s *Store) prepare(ctx context.Context) error {
 			return fmt.Errorf("store: open: prepare: %w", err)
 		}
 		*st.dst = p
+		s.stmts = append(s.stmts, p)
 	}
 	return nil
 }
@@ -376,18 +405,24 @@ func (s *Store) Close() error {
 }
 
 // closeDBs closes the statements and both pools; readers first, so the
-// writer's close is the last one and checkpoints the WAL into the file.
+// writer's close is the last one. Before it the writer checkpoints the WAL
+// into the file and truncates it: no page image of an erased message stays
+// in the WAL (PROTOCOL.md 4.6), and the last close of the file would do the
+// same checkpoint anyway.
 func (s *Store) closeDBs() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.insertMsg, s.selectCID, s.roomExists, s.since, s.count, s.nthNewest, s.user, s.tokenUser, s.revsAfter} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
 	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
 	if s.w != nil {
+		if len(s.stmts) > 0 { // opened: the schema is there
+			if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+			}
+		}
 		errs = append(errs, s.w.Close())
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -277,7 +277,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) (Deletion, error) {
 			key, display, shared.FormatTime(nowMillis())); err != nil {
 			return err
 		}
-		if err := passRooms(ctx, tx, key, &d); err != nil {
+		if err := s.passRooms(ctx, tx, key, &d); err != nil {
 			return err
 		}
 		if err := revokeAll(ctx, tx, key, true); err != nil {
@@ -295,7 +295,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) (Deletion, error) {
 
 // passRooms gives each room owned by user key to its longest-standing
 // other member, or deletes it when there is none; d records which.
-func passRooms(ctx context.Context, tx *sql.Tx, key string, d *Deletion) error {
+func (s *Store) passRooms(ctx context.Context, tx *sql.Tx, key string, d *Deletion) error {
 	// rooms.owner holds the display id; user ids are ASCII, so lower() is
 	// their fold. Rooms are few; an admin's deletion may scan them.
 	rows, err := tx.QueryContext(ctx, `SELECT id_key, id FROM rooms WHERE lower(owner) = ?`, key)
@@ -322,7 +322,7 @@ func passRooms(ctx context.Context, tx *sql.Tx, key string, d *Deletion) error {
 			WHERE m.room_key = ? AND m.user_key <> ? ORDER BY m.joined, m.user_key LIMIT 1`, r.key, key).Scan(&heir)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if err := deleteRoom(ctx, tx, r.key); err != nil {
+			if err := s.deleteRoom(ctx, tx, r.key); err != nil {
 				return err
 			}
 			d.Emptied = append(d.Emptied, r.id)
