@@ -118,4 +118,3 @@ func fetchWasm(t *testing.T, addr, encoding string) []byte {
 	}
 	return b
 }
-

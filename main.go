@@ -50,7 +50,7 @@ type cli struct {
 
 	Serve       serveCmd       `cmd:"" default:"withargs" help:"Run the chat server (the default command)."`
 	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
-	Conformance conformanceCmd `cmd:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect."`
+	Conformance conformanceCmd `cmd:"" hidden:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect (a test fixture)."`
 	Bench       benchCmd       `cmd:"" help:"Load-test a chat server (this one or any PROTOCOL.md server) and report throughput, latency and server CPU per delivery."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
@@ -74,6 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.UsageOnError(),
+		kong.Help(printHelp), // cmd_help.go
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatapp: %v\n", err)
