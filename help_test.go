@@ -63,7 +63,7 @@ func TestHelp(t *testing.T) {
 	}
 	for _, want := range []string{"--port=3000", "--data=", "--signup=", "--tls-cert=",
 		"Usage: chatapp [serve] [flags]", "Commands:", "\n  serve ", "\n  user add <id> ", "\n  user list ",
-		"\n  version ", "Example:\n  " + helpExample + "\n"} {
+		"\n  version ", "\n  backup <file> ", "\n  restore <file> ", "Example:\n  " + helpExample + "\n"} {
 		if !strings.Contains(top, want) {
 			t.Errorf("chatapp --help lacks %q:\n%s", want, top)
 		}

@@ -50,6 +50,8 @@ type cli struct {
 
 	Serve       serveCmd       `cmd:"" default:"withargs" help:"Run the chat server (the default command)."`
 	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
+	Backup      backupCmd      `cmd:"" help:"Write a consistent copy of the database to FILE while the server runs."`
+	Restore     restoreCmd     `cmd:"" help:"Replace the database with the backup FILE; the server must be stopped."`
 	Conformance conformanceCmd `cmd:"" hidden:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect (a test fixture)."`
 	Bench       benchCmd       `cmd:"" help:"Load-test a chat server (this one or any PROTOCOL.md server) and report throughput, latency and server CPU per delivery."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
