@@ -9,7 +9,7 @@ FUZZTIME ?= 500000x
 FUZZTIME_SERVER ?= 20000x
 PORT     ?= 3000
 
-.PHONY: all build wasm run test vet fuzz clean interop-deps screenshots
+.PHONY: all build wasm run test vet fuzz clean interop-deps screenshots dist
 
 all: build
 
@@ -19,10 +19,34 @@ build: wasm
 # The UI: app/wasm compiled to WebAssembly, plus the pre-compressed copies
 # the server sends to browsers that accept them (gzip and brotli, made by
 # app/wasm/compress, so the build needs nothing but Go). All three are
-# embedded.
-wasm:
+# embedded. They are remade only when a Go file of app/ or shared/ (or a
+# module version) changed: brotli at its best takes most of a minute.
+# The sources are found with make's own wildcard, not find(1), so that a
+# machine with only Go, make and git builds.
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
+WASM_SRC := $(filter-out %_test.go,$(call rwildcard,app shared,*.go)) go.mod go.sum
+
+wasm: $(WASM).br
+
+$(WASM).br: $(WASM_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./app/wasm
 	$(GO) run ./app/wasm/compress $(WASM)
+
+# Release binaries: static (no cgo: the SQLite driver is pure Go),
+# version-stamped, one per platform, named chatapp_<version>_<os>_<arch>,
+# plus SHA256SUMS. `make dist DIST_PLATFORMS=linux/amd64 DIST=dir` builds
+# a subset elsewhere (the dist test does).
+DIST           ?= dist
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+dist: wasm
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@for p in $(DIST_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		out=$(DIST)/chatapp_$(VERSION)_$${os}_$${arch}$$ext; echo "$$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $$out . || exit 1; \
+	done
+	cd $(DIST) && sha256sum chatapp_* > SHA256SUMS
+	@ls -l $(DIST)
 
 run: build
 	./chatapp --port $(PORT)
@@ -56,6 +80,7 @@ screenshots: build
 
 clean:
 	rm -f chatapp $(WASM) $(WASM).gz $(WASM).br
+	rm -rf dist
 
 # The load test of issue 4: chatapp and the Node reference peer (bench/peer),
 # each scenario in fresh processes, alternately; BENCH_QUICK=1 for a smoke run.

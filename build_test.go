@@ -1,16 +1,21 @@
 package main
 
 // Tests of how chatapp is built and shipped (issue 10): a clean clone
-// builds with nothing but Go, make and git.
+// builds with nothing but Go, make and git; make dist makes static,
+// version-stamped release binaries.
 
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -117,4 +122,62 @@ func fetchWasm(t *testing.T, addr, encoding string) []byte {
 		t.Fatalf("app.wasm as %q: %v", encoding, err)
 	}
 	return b
+}
+
+// TestDist builds the linux/amd64 release binary with `make dist` (into a
+// temp dir; the other platforms cost minutes of CPU and differ only in
+// GOOS/GOARCH) and checks its name, its checksum line, that it is static
+// and stamped with the version, and that it serves the app.
+func TestDist(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skipf("runs the linux/amd64 binary; this is %s/%s", runtime.GOOS, runtime.GOARCH)
+	}
+	const version = "v0.0.0-disttest"
+	dist := t.TempDir()
+	cmd := exec.Command("make", "dist", "DIST="+dist, "DIST_PLATFORMS=linux/amd64", "VERSION="+version)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make dist: %v\n%s", err, out)
+	}
+	name := "chatapp_" + version + "_linux_amd64"
+	bin := filepath.Join(dist, name)
+	entries, _ := os.ReadDir(dist)
+	if len(entries) != 2 {
+		t.Errorf("dist holds %v, want %s and SHA256SUMS", entries, name)
+	}
+
+	sums, err := os.ReadFile(filepath.Join(dist, "SHA256SUMS"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(fileBytes(t, bin))
+	if want := hex.EncodeToString(sum[:]) + "  " + name + "\n"; string(sums) != want {
+		t.Errorf("SHA256SUMS is %q, want %q", sums, want)
+	}
+
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("%s is dynamically linked (program header %v)", name, p.Type)
+		}
+	}
+	f.Close()
+
+	got, err := exec.Command(bin, "version").Output()
+	if err != nil || string(got) != "chatapp "+version+"\n" {
+		t.Errorf("%s version: %q %v", name, got, err)
+	}
+	p := startBinary(t, bin, t.TempDir())
+	resp, err := http.Get("http://" + p.addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<html")) {
+		t.Fatalf("GET /: %s %.200q", resp.Status, page)
+	}
 }

@@ -52,6 +52,7 @@ type cli struct {
 	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
 	Backup      backupCmd      `cmd:"" help:"Write a consistent copy of the database to FILE while the server runs."`
 	Restore     restoreCmd     `cmd:"" help:"Replace the database with the backup FILE; the server must be stopped."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the server on --port answers /healthz (for container health checks)."`
 	Conformance conformanceCmd `cmd:"" hidden:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect (a test fixture)."`
 	Bench       benchCmd       `cmd:"" help:"Load-test a chat server (this one or any PROTOCOL.md server) and report throughput, latency and server CPU per delivery."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
