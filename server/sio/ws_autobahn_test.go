@@ -308,20 +308,25 @@ var (
 func autobahnCases() []abCase {
 	var cases []abCase
 	add := func(id, name string, run func(c *abClient)) { cases = append(cases, abCase{id, name, run}) }
+	// echoes adds, for each size, a case textGroup.N that sends a text of
+	// that size and one binGroup.N that sends a binary, each echoed.
+	echoes := func(textGroup, binGroup string, sizes []int) {
+		for i, n := range sizes {
+			add(fmt.Sprintf("%s.%d", textGroup, i+1), fmt.Sprintf("text of %d bytes", n), func(c *abClient) {
+				c.send(text(true, string(pattern(n))))
+				c.expectText(string(pattern(n)))
+				c.closeNormally()
+			})
+			add(fmt.Sprintf("%s.%d", binGroup, i+1), fmt.Sprintf("binary of %d bytes", n), func(c *abClient) {
+				c.send(bin(true, bytes.Repeat([]byte{0xfe}, n)))
+				c.expectBinary(bytes.Repeat([]byte{0xfe}, n))
+				c.closeNormally()
+			})
+		}
+	}
 
 	// 1 Framing: every payload length encoding, text and binary.
-	for i, n := range []int{0, 125, 126, 127, 128, 65535, 65536} {
-		add(fmt.Sprintf("1.1.%d", i+1), fmt.Sprintf("text of %d bytes", n), func(c *abClient) {
-			c.send(text(true, string(pattern(n))))
-			c.expectText(string(pattern(n)))
-			c.closeNormally()
-		})
-		add(fmt.Sprintf("1.2.%d", i+1), fmt.Sprintf("binary of %d bytes", n), func(c *abClient) {
-			c.send(bin(true, bytes.Repeat([]byte{0xfe}, n)))
-			c.expectBinary(bytes.Repeat([]byte{0xfe}, n))
-			c.closeNormally()
-		})
-	}
+	echoes("1.1", "1.2", []int{0, 125, 126, 127, 128, 65535, 65536})
 	add("1.1.8", "text of 65536 bytes written in chunks of 997", func(c *abClient) {
 		c.sendChunked(997, text(true, string(pattern(65536))))
 		c.expectText(string(pattern(65536)))
@@ -514,12 +519,13 @@ func autobahnCases() []abCase {
 		c.closeNormally()
 	})
 	for _, v := range abValidUTF8 {
-		add(v.name[:strings.IndexByte(v.name, ' ')], "valid "+v.name[strings.IndexByte(v.name, ' ')+1:]+" in one frame", func(c *abClient) {
+		id, name, _ := strings.Cut(v.name, " ")
+		add(id, "valid "+name+" in one frame", func(c *abClient) {
 			c.send(text(true, v.s))
 			c.expectText(v.s)
 			c.closeNormally()
 		})
-		add(v.name[:strings.IndexByte(v.name, ' ')], "valid "+v.name[strings.IndexByte(v.name, ' ')+1:]+" in fragments of 1 byte", func(c *abClient) {
+		add(id, "valid "+name+" in fragments of 1 byte", func(c *abClient) {
 			c.send(fragments(opText, []byte(v.s), 1)...)
 			c.expectText(v.s)
 			c.closeNormally()
@@ -536,7 +542,7 @@ func autobahnCases() []abCase {
 		c.closeNormally()
 	})
 	for _, v := range abInvalidUTF8 {
-		id, name := v.name[:strings.IndexByte(v.name, ' ')], v.name[strings.IndexByte(v.name, ' ')+1:]
+		id, name, _ := strings.Cut(v.name, " ")
 		add(id, "invalid: "+name+", in one frame", func(c *abClient) {
 			c.send(text(true, v.s))
 			c.expectClose(statusInvalidPayload)
@@ -634,19 +640,7 @@ func autobahnCases() []abCase {
 	// 9 Limits: large messages, many fragments and many messages go
 	// through whole; past the server's limit the connection closes with
 	// 1009 (§7.4.1).
-	sizes := []int{64 << 10, 256 << 10, 1 << 20, 4 << 20}
-	for i, n := range sizes {
-		add(fmt.Sprintf("9.1.%d", i+1), fmt.Sprintf("text of %d bytes", n), func(c *abClient) {
-			c.send(text(true, string(pattern(n))))
-			c.expectText(string(pattern(n)))
-			c.closeNormally()
-		})
-		add(fmt.Sprintf("9.2.%d", i+1), fmt.Sprintf("binary of %d bytes", n), func(c *abClient) {
-			c.send(bin(true, bytes.Repeat([]byte{0xfe}, n)))
-			c.expectBinary(bytes.Repeat([]byte{0xfe}, n))
-			c.closeNormally()
-		})
-	}
+	echoes("9.1", "9.2", []int{64 << 10, 256 << 10, 1 << 20, 4 << 20})
 	// (Autobahn: 4 MiB messages.)
 	for i, n := range []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20} {
 		add(fmt.Sprintf("9.3.%d", i+1), fmt.Sprintf("1 MiB text in fragments of %d", n), func(c *abClient) {
