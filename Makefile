@@ -2,7 +2,12 @@
 # runs every test. See README.md.
 
 GO       ?= go
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Evaluated once, when make starts: a recursive variable would run git
+# again for every use, and a long build (make dist) could stamp its
+# binaries with different versions if the tree changed meanwhile.
+ifndef VERSION
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 WASM     := web/app.wasm
 FUZZTIME ?= 500000x
