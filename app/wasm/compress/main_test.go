@@ -22,7 +22,7 @@ func TestCompress(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	words := strings.Fields("func main package import return if else for range go defer chan select")
 	var raw bytes.Buffer
-	for raw.Len() < 1<<20 {
+	for raw.Len() < 128<<10 {
 		raw.WriteString(words[r.IntN(len(words))])
 		raw.WriteByte(byte(r.IntN(4)))
 	}
