@@ -88,10 +88,10 @@ func dialSIO(addr, name string, auth any, o *sioDialOptions) (*sioClient, error)
 		// without the lock once they know they are set (dialSIO has
 		// returned, or Done is closed).
 		OnChange: func(st siotest.State) {
-			set(&c.sid, st.SID)
-			set(&c.connErr, st.ConnErr)
-			set(&c.kicked, st.Kicked)
-			set(&c.status, st.Status)
+			mirrorField(&c.sid, st.SID)
+			mirrorField(&c.connErr, st.ConnErr)
+			mirrorField(&c.kicked, st.Kicked)
+			mirrorField(&c.status, st.Status)
 			if c.closeErr == nil && st.Err != nil {
 				c.closeErr = st.Err
 			}
@@ -115,8 +115,8 @@ func dialSIO(addr, name string, auth any, o *sioDialOptions) (*sioClient, error)
 	return c, nil
 }
 
-// set writes v to dst unless it is there already.
-func set[T comparable](dst *T, v T) {
+// mirrorField writes v to dst unless it is there already.
+func mirrorField[T comparable](dst *T, v T) {
 	if *dst != v {
 		*dst = v
 	}

@@ -100,8 +100,8 @@ type abClient struct {
 	br *bufio.Reader
 }
 
-// frames encodes frames back to back.
-func frames(fs ...rawFrame) []byte {
+// abFrames encodes frames back to back.
+func abFrames(fs ...rawFrame) []byte {
 	var b []byte
 	for _, f := range fs {
 		b = appendRawFrame(b, f)
@@ -110,7 +110,7 @@ func frames(fs ...rawFrame) []byte {
 }
 
 // send writes frames in one write.
-func (c *abClient) send(fs ...rawFrame) { c.write(frames(fs...)) }
+func (c *abClient) send(fs ...rawFrame) { c.write(abFrames(fs...)) }
 
 // sendEach writes each frame with its own write.
 func (c *abClient) sendEach(fs ...rawFrame) {
@@ -122,7 +122,7 @@ func (c *abClient) sendEach(fs ...rawFrame) {
 // sendChunked writes frames as a byte stream in writes of n bytes, so
 // that the server sees frames, headers and code points cut anywhere.
 func (c *abClient) sendChunked(n int, fs ...rawFrame) {
-	b := frames(fs...)
+	b := abFrames(fs...)
 	for len(b) > 0 {
 		k := min(n, len(b))
 		c.write(b[:k])
@@ -211,41 +211,42 @@ func (c *abClient) expectClose(code statusCode) {
 	}
 	if f, err := c.next(); err == nil {
 		c.t.Fatalf("a frame after the close frame: op %d %.40q", f.op, f.data)
-	} else if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) && !isReset(err) {
+	} else if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, net.ErrClosed) && !abIsReset(err) {
 		c.t.Fatalf("the server did not drop the connection after its close frame: %v", err)
 	}
 }
 
-// isReset reports a connection reset: the server closing with unread
+// abIsReset reports a connection reset: the server closing with unread
 // client bytes in its buffer (a case that sends past the fault).
-func isReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
+func abIsReset(err error) bool { return strings.Contains(err.Error(), "connection reset") }
 
 // closeNormally closes the handshake from the client side and checks the
 // echo.
 func (c *abClient) closeNormally() {
 	c.t.Helper()
-	c.send(wsCloseFrame(statusNormalClosure, ""))
+	c.send(abClose(statusNormalClosure, ""))
 	c.expectClose(statusNormalClosure)
 }
 
-func text(fin bool, s string) rawFrame { return wsText(fin, s) }
-func bin(fin bool, b []byte) rawFrame {
+// The frames of the cases, masked as a client's must be.
+func abText(fin bool, s string) rawFrame { return wsText(fin, s) }
+func abBin(fin bool, b []byte) rawFrame {
 	return rawFrame{fin: fin, op: opBinary, masked: true, data: b}
 }
-func cont(fin bool, s string) rawFrame {
+func abCont(fin bool, s string) rawFrame {
 	return rawFrame{fin: fin, op: opContinuation, masked: true, data: []byte(s)}
 }
-func ping(b []byte) rawFrame { return rawFrame{fin: true, op: opPing, masked: true, data: b} }
-func pong(b []byte) rawFrame { return rawFrame{fin: true, op: opPong, masked: true, data: b} }
-func wsCloseFrame(code statusCode, reason string) rawFrame {
+func abPing(b []byte) rawFrame { return rawFrame{fin: true, op: opPing, masked: true, data: b} }
+func abPong(b []byte) rawFrame { return rawFrame{fin: true, op: opPong, masked: true, data: b} }
+func abClose(code statusCode, reason string) rawFrame {
 	return rawFrame{fin: true, op: opClose, masked: true, data: append(binary.BigEndian.AppendUint16(nil, uint16(code)), reason...)}
 }
 
-// pattern is n bytes of a repeating pattern (valid UTF-8 when text).
-func pattern(n int) []byte { return bytes.Repeat([]byte("*"), n) }
+// abPattern is n bytes of a repeating pattern (valid UTF-8 when text).
+func abPattern(n int) []byte { return bytes.Repeat([]byte("*"), n) }
 
-// allBytes is 0x00..0xFF, a binary payload.
-func allBytes() []byte {
+// abAllBytes is 0x00..0xFF, a binary payload.
+func abAllBytes() []byte {
 	b := make([]byte, 256)
 	for i := range b {
 		b[i] = byte(i)
@@ -253,8 +254,8 @@ func allBytes() []byte {
 	return b
 }
 
-// fragments cuts data into frames of n bytes of op (then continuations).
-func fragments(op byte, data []byte, n int) []rawFrame {
+// abFragments cuts data into frames of n bytes of op (then continuations).
+func abFragments(op byte, data []byte, n int) []rawFrame {
 	var fs []rawFrame
 	for i := 0; i < len(data) || i == 0; i += n {
 		part := data[i:min(i+n, len(data))]
@@ -313,12 +314,12 @@ func autobahnCases() []abCase {
 	echoes := func(textGroup, binGroup string, sizes []int) {
 		for i, n := range sizes {
 			add(fmt.Sprintf("%s.%d", textGroup, i+1), fmt.Sprintf("text of %d bytes", n), func(c *abClient) {
-				c.send(text(true, string(pattern(n))))
-				c.expectText(string(pattern(n)))
+				c.send(abText(true, string(abPattern(n))))
+				c.expectText(string(abPattern(n)))
 				c.closeNormally()
 			})
 			add(fmt.Sprintf("%s.%d", binGroup, i+1), fmt.Sprintf("binary of %d bytes", n), func(c *abClient) {
-				c.send(bin(true, bytes.Repeat([]byte{0xfe}, n)))
+				c.send(abBin(true, bytes.Repeat([]byte{0xfe}, n)))
 				c.expectBinary(bytes.Repeat([]byte{0xfe}, n))
 				c.closeNormally()
 			})
@@ -328,40 +329,40 @@ func autobahnCases() []abCase {
 	// 1 Framing: every payload length encoding, text and binary.
 	echoes("1.1", "1.2", []int{0, 125, 126, 127, 128, 65535, 65536})
 	add("1.1.8", "text of 65536 bytes written in chunks of 997", func(c *abClient) {
-		c.sendChunked(997, text(true, string(pattern(65536))))
-		c.expectText(string(pattern(65536)))
+		c.sendChunked(997, abText(true, string(abPattern(65536))))
+		c.expectText(string(abPattern(65536)))
 		c.closeNormally()
 	})
 	add("1.2.8", "binary of 65536 bytes written in chunks of 997", func(c *abClient) {
-		c.sendChunked(997, bin(true, pattern(65536)))
-		c.expectBinary(pattern(65536))
+		c.sendChunked(997, abBin(true, abPattern(65536)))
+		c.expectBinary(abPattern(65536))
 		c.closeNormally()
 	})
 
 	// 2 Pings and pongs: a ping is answered by a pong with its payload;
 	// unsolicited pongs are ignored; a control payload is at most 125.
-	add("2.1", "ping without payload", func(c *abClient) { c.send(ping(nil)); c.expectPong(nil); c.closeNormally() })
+	add("2.1", "ping without payload", func(c *abClient) { c.send(abPing(nil)); c.expectPong(nil); c.closeNormally() })
 	add("2.2", "ping with a text payload", func(c *abClient) {
-		c.send(ping([]byte("Hello, world!")))
+		c.send(abPing([]byte("Hello, world!")))
 		c.expectPong([]byte("Hello, world!"))
 		c.closeNormally()
 	})
 	add("2.3", "ping with a binary payload", func(c *abClient) {
-		c.send(ping(allBytes()[:125]))
-		c.expectPong(allBytes()[:125])
+		c.send(abPing(abAllBytes()[:125]))
+		c.expectPong(abAllBytes()[:125])
 		c.closeNormally()
 	})
-	add("2.4", "ping with 125 bytes", func(c *abClient) { c.send(ping(pattern(125))); c.expectPong(pattern(125)); c.closeNormally() })
-	add("2.5", "ping with 126 bytes", func(c *abClient) { c.send(ping(pattern(126))); c.expectClose(statusProtocolError) })
+	add("2.4", "ping with 125 bytes", func(c *abClient) { c.send(abPing(abPattern(125))); c.expectPong(abPattern(125)); c.closeNormally() })
+	add("2.5", "ping with 126 bytes", func(c *abClient) { c.send(abPing(abPattern(126))); c.expectClose(statusProtocolError) })
 	add("2.6", "ping with 125 bytes written a byte at a time", func(c *abClient) {
-		c.sendChunked(1, ping(pattern(125)))
-		c.expectPong(pattern(125))
+		c.sendChunked(1, abPing(abPattern(125)))
+		c.expectPong(abPattern(125))
 		c.closeNormally()
 	})
-	add("2.7", "unsolicited pong without payload", func(c *abClient) { c.send(pong(nil)); c.closeNormally() })
-	add("2.8", "unsolicited pong with payload", func(c *abClient) { c.send(pong([]byte("unsolicited"))); c.closeNormally() })
+	add("2.7", "unsolicited pong without payload", func(c *abClient) { c.send(abPong(nil)); c.closeNormally() })
+	add("2.8", "unsolicited pong with payload", func(c *abClient) { c.send(abPong([]byte("unsolicited"))); c.closeNormally() })
 	add("2.9", "unsolicited pong, then a ping", func(c *abClient) {
-		c.send(pong([]byte("unsolicited")), ping([]byte("solicited")))
+		c.send(abPong([]byte("unsolicited")), abPing([]byte("solicited")))
 		c.expectPong([]byte("solicited"))
 		c.closeNormally()
 	})
@@ -369,7 +370,7 @@ func autobahnCases() []abCase {
 		add(id, fmt.Sprintf("10 pings (chunks of %d)", chunk), func(c *abClient) {
 			var fs []rawFrame
 			for i := range 10 {
-				fs = append(fs, ping([]byte(fmt.Sprintf("payload-%d", i))))
+				fs = append(fs, abPing([]byte(fmt.Sprintf("payload-%d", i))))
 			}
 			if chunk == 0 {
 				c.send(fs...)
@@ -392,7 +393,7 @@ func autobahnCases() []abCase {
 	})
 	for i, rsv := range []byte{2, 3, 4} {
 		add(fmt.Sprintf("3.%d", i+2), fmt.Sprintf("text, text with RSV %d, ping", rsv), func(c *abClient) {
-			fs := []rawFrame{text(true, "Hello"), {fin: true, rsv: rsv, op: opText, masked: true, data: []byte("Hello")}, ping([]byte("p"))}
+			fs := []rawFrame{abText(true, "Hello"), {fin: true, rsv: rsv, op: opText, masked: true, data: []byte("Hello")}, abPing([]byte("p"))}
 			switch rsv {
 			case 3:
 				c.sendEach(fs...)
@@ -406,7 +407,7 @@ func autobahnCases() []abCase {
 		})
 	}
 	add("3.5", "binary with RSV 5", func(c *abClient) {
-		c.send(rawFrame{fin: true, rsv: 5, op: opBinary, masked: true, data: allBytes()})
+		c.send(rawFrame{fin: true, rsv: 5, op: opBinary, masked: true, data: abAllBytes()})
 		c.expectClose(statusProtocolError)
 	})
 	add("3.6", "ping with RSV 6", func(c *abClient) {
@@ -414,7 +415,7 @@ func autobahnCases() []abCase {
 		c.expectClose(statusProtocolError)
 	})
 	add("3.7", "close with RSV 7", func(c *abClient) {
-		f := wsCloseFrame(statusNormalClosure, "")
+		f := abClose(statusNormalClosure, "")
 		f.rsv = 7
 		c.send(f)
 		c.expectClose(statusProtocolError)
@@ -424,14 +425,14 @@ func autobahnCases() []abCase {
 	// opcodes; either fails the connection (§5.2).
 	for i, op := range []byte{3, 4, 5, 6, 7} {
 		add(fmt.Sprintf("4.1.%d", i+1), fmt.Sprintf("reserved data opcode %d between a text and a ping", op), func(c *abClient) {
-			c.send(text(true, "Hello"), rawFrame{fin: true, op: op, masked: true, data: []byte("x")}, ping([]byte("p")))
+			c.send(abText(true, "Hello"), rawFrame{fin: true, op: op, masked: true, data: []byte("x")}, abPing([]byte("p")))
 			c.expectText("Hello")
 			c.expectClose(statusProtocolError)
 		})
 	}
 	for i, op := range []byte{11, 12, 13, 14, 15} {
 		add(fmt.Sprintf("4.2.%d", i+1), fmt.Sprintf("reserved control opcode %d between a text and a ping", op), func(c *abClient) {
-			c.send(text(true, "Hello"), rawFrame{fin: true, op: op, masked: true, data: []byte("x")}, ping([]byte("p")))
+			c.send(abText(true, "Hello"), rawFrame{fin: true, op: op, masked: true, data: []byte("x")}, abPing([]byte("p")))
 			c.expectText("Hello")
 			c.expectClose(statusProtocolError)
 		})
@@ -440,11 +441,11 @@ func autobahnCases() []abCase {
 	// 5 Fragmentation: control frames are never fragmented but may come
 	// between fragments; continuations belong to a started message only.
 	add("5.1", "ping in 2 fragments", func(c *abClient) {
-		c.send(rawFrame{op: opPing, masked: true, data: []byte("frag1")}, cont(true, "frag2"))
+		c.send(rawFrame{op: opPing, masked: true, data: []byte("frag1")}, abCont(true, "frag2"))
 		c.expectClose(statusProtocolError)
 	})
 	add("5.2", "pong in 2 fragments", func(c *abClient) {
-		c.send(rawFrame{op: opPong, masked: true, data: []byte("frag1")}, cont(true, "frag2"))
+		c.send(rawFrame{op: opPong, masked: true, data: []byte("frag1")}, abCont(true, "frag2"))
 		c.expectClose(statusProtocolError)
 	})
 	sends := []struct {
@@ -457,48 +458,48 @@ func autobahnCases() []abCase {
 	}
 	for i, s := range sends {
 		add(fmt.Sprintf("5.%d", 3+i), "text in 2 fragments, "+s.how, func(c *abClient) {
-			s.send(c, text(false, "fragment1"), cont(true, "fragment2"))
+			s.send(c, abText(false, "fragment1"), abCont(true, "fragment2"))
 			c.expectText("fragment1fragment2")
 			c.closeNormally()
 		})
 		add(fmt.Sprintf("5.%d", 6+i), "text in 2 fragments with a ping between, "+s.how, func(c *abClient) {
-			s.send(c, text(false, "fragment1"), ping([]byte("pongme!")), cont(true, "fragment2"))
+			s.send(c, abText(false, "fragment1"), abPing([]byte("pongme!")), abCont(true, "fragment2"))
 			c.expectPong([]byte("pongme!"))
 			c.expectText("fragment1fragment2")
 			c.closeNormally()
 		})
 		add(fmt.Sprintf("5.%d", 9+i), "final continuation without a message, "+s.how, func(c *abClient) {
-			s.send(c, cont(true, "non-continuation payload"), text(true, "Hello, world!"))
+			s.send(c, abCont(true, "non-continuation payload"), abText(true, "Hello, world!"))
 			c.expectClose(statusProtocolError)
 		})
 		add(fmt.Sprintf("5.%d", 12+i), "continuation without a message, "+s.how, func(c *abClient) {
-			s.send(c, cont(false, "non-continuation payload"), text(true, "Hello, world!"))
+			s.send(c, abCont(false, "non-continuation payload"), abText(true, "Hello, world!"))
 			c.expectClose(statusProtocolError)
 		})
 	}
 	add("5.15", "a message, then a continuation of nothing", func(c *abClient) {
-		c.send(text(false, "fragment1"), cont(true, "fragment2"), cont(false, "fragment3"), cont(true, "fragment4"))
+		c.send(abText(false, "fragment1"), abCont(true, "fragment2"), abCont(false, "fragment3"), abCont(true, "fragment4"))
 		c.expectText("fragment1fragment2")
 		c.expectClose(statusProtocolError)
 	})
 	add("5.16", "continuations, then a text", func(c *abClient) {
-		c.send(cont(false, "fragment1"), cont(true, "fragment2"), text(true, "fragment3"))
+		c.send(abCont(false, "fragment1"), abCont(true, "fragment2"), abText(true, "fragment3"))
 		c.expectClose(statusProtocolError)
 	})
 	add("5.18", "text fragment, then a new text", func(c *abClient) {
-		c.send(text(false, "fragment1"), text(true, "fragment2"))
+		c.send(abText(false, "fragment1"), abText(true, "fragment2"))
 		c.expectClose(statusProtocolError)
 	})
 	add("5.19", "text in 5 fragments with 2 pings between", func(c *abClient) {
-		c.sendEach(text(false, "fragment1"), cont(false, "fragment2"), ping([]byte("pongme 1!")),
-			cont(false, "fragment3"), ping([]byte("pongme 2!")), cont(false, "fragment4"), cont(true, "fragment5"))
+		c.sendEach(abText(false, "fragment1"), abCont(false, "fragment2"), abPing([]byte("pongme 1!")),
+			abCont(false, "fragment3"), abPing([]byte("pongme 2!")), abCont(false, "fragment4"), abCont(true, "fragment5"))
 		c.expectPong([]byte("pongme 1!"))
 		c.expectPong([]byte("pongme 2!"))
 		c.expectText("fragment1fragment2fragment3fragment4fragment5")
 		c.closeNormally()
 	})
 	add("5.x", "binary in 2 fragments with a ping between", func(c *abClient) {
-		c.send(bin(false, []byte{0, 1}), ping(nil), rawFrame{fin: true, op: opContinuation, masked: true, data: []byte{2, 3}})
+		c.send(abBin(false, []byte{0, 1}), abPing(nil), rawFrame{fin: true, op: opContinuation, masked: true, data: []byte{2, 3}})
 		c.expectPong(nil)
 		c.expectBinary([]byte{0, 1, 2, 3})
 		c.closeNormally()
@@ -507,64 +508,64 @@ func autobahnCases() []abCase {
 	// 6 UTF-8: a text message is valid UTF-8 as a whole, wherever its
 	// fragments cut it (§5.6); anything else fails the connection with
 	// 1007 (§8.1).
-	add("6.1.1", "empty text", func(c *abClient) { c.send(text(true, "")); c.expectText(""); c.closeNormally() })
+	add("6.1.1", "empty text", func(c *abClient) { c.send(abText(true, "")); c.expectText(""); c.closeNormally() })
 	add("6.1.2", "empty text in 3 empty fragments", func(c *abClient) {
-		c.send(text(false, ""), cont(false, ""), cont(true, ""))
+		c.send(abText(false, ""), abCont(false, ""), abCont(true, ""))
 		c.expectText("")
 		c.closeNormally()
 	})
 	add("6.1.3", "text of empty, non-empty and empty fragments", func(c *abClient) {
-		c.send(text(false, ""), cont(false, "middle frame payload"), cont(true, ""))
+		c.send(abText(false, ""), abCont(false, "middle frame payload"), abCont(true, ""))
 		c.expectText("middle frame payload")
 		c.closeNormally()
 	})
 	for _, v := range abValidUTF8 {
 		id, name, _ := strings.Cut(v.name, " ")
 		add(id, "valid "+name+" in one frame", func(c *abClient) {
-			c.send(text(true, v.s))
+			c.send(abText(true, v.s))
 			c.expectText(v.s)
 			c.closeNormally()
 		})
 		add(id, "valid "+name+" in fragments of 1 byte", func(c *abClient) {
-			c.send(fragments(opText, []byte(v.s), 1)...)
+			c.send(abFragments(opText, []byte(v.s), 1)...)
 			c.expectText(v.s)
 			c.closeNormally()
 		})
 	}
 	add("6.2.2", "valid text in 2 fragments split on a code point", func(c *abClient) {
-		c.send(text(false, "Hello-\u00b5@\u00df\u00f6"), cont(true, "\u00e4\u00fc\u00e0\u00e1-UTF-8!!"))
+		c.send(abText(false, "Hello-\u00b5@\u00df\u00f6"), abCont(true, "\u00e4\u00fc\u00e0\u00e1-UTF-8!!"))
 		c.expectText("Hello-\u00b5@\u00df\u00f6\u00e4\u00fc\u00e0\u00e1-UTF-8!!")
 		c.closeNormally()
 	})
 	add("6.2.x", "valid text in 3 fragments split inside a 4-byte code point", func(c *abClient) {
-		c.send(text(false, "smile \xf0\x9f"), cont(false, "\x98"), cont(true, "\x80!"))
+		c.send(abText(false, "smile \xf0\x9f"), abCont(false, "\x98"), abCont(true, "\x80!"))
 		c.expectText("smile \U0001F600!")
 		c.closeNormally()
 	})
 	for _, v := range abInvalidUTF8 {
 		id, name, _ := strings.Cut(v.name, " ")
 		add(id, "invalid: "+name+", in one frame", func(c *abClient) {
-			c.send(text(true, v.s))
+			c.send(abText(true, v.s))
 			c.expectClose(statusInvalidPayload)
 		})
 		add(id, "invalid: "+name+", in fragments of 1 byte", func(c *abClient) {
-			c.send(fragments(opText, []byte(v.s), 1)...)
+			c.send(abFragments(opText, []byte(v.s), 1)...)
 			c.expectClose(statusInvalidPayload)
 		})
 	}
 	// Fail fast: the close comes before the rest of the message is sent.
 	const kosme = "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
 	add("6.4.1", "fail fast: a whole invalid code point in the 2nd of 3 fragments", func(c *abClient) {
-		c.send(text(false, kosme), cont(false, "\xf4\x90\x80\x80"))
+		c.send(abText(false, kosme), abCont(false, "\xf4\x90\x80\x80"))
 		c.expectClose(statusInvalidPayload)
 	})
 	add("6.4.2", "fail fast: a code point turns invalid in the 2nd of 3 fragments", func(c *abClient) {
-		c.send(text(false, kosme+"\xf4"), cont(false, "\x90"))
+		c.send(abText(false, kosme+"\xf4"), abCont(false, "\x90"))
 		c.expectClose(statusInvalidPayload)
 	})
 	for id, tail := range map[string]string{"6.4.3": "\xf4\x90\x80\x80", "6.4.4": "\xf4\x90"} {
 		add(id, fmt.Sprintf("fail fast: %q inside one frame, the rest of it not sent", tail), func(c *abClient) {
-			whole := frames(text(true, kosme+tail+"edited"))
+			whole := abFrames(abText(true, kosme+tail+"edited"))
 			c.write(whole[:len(whole)-len("edited")])
 			c.expectClose(statusInvalidPayload)
 		})
@@ -574,29 +575,29 @@ func autobahnCases() []abCase {
 	// (§5.5.1), sends nothing after it and drops the connection; it
 	// refuses malformed close frames and codes no one may send (§7.4).
 	add("7.1.1", "a message, then a close", func(c *abClient) {
-		c.send(text(true, "Hello World!"))
+		c.send(abText(true, "Hello World!"))
 		c.expectText("Hello World!")
 		c.closeNormally()
 	})
 	add("7.1.2", "two closes", func(c *abClient) {
-		c.send(wsCloseFrame(statusNormalClosure, ""), wsCloseFrame(statusNormalClosure, ""))
+		c.send(abClose(statusNormalClosure, ""), abClose(statusNormalClosure, ""))
 		c.expectClose(statusNormalClosure)
 	})
 	add("7.1.3", "a ping after the close is not answered", func(c *abClient) {
-		c.send(wsCloseFrame(statusNormalClosure, ""), ping([]byte("Hello World!")))
+		c.send(abClose(statusNormalClosure, ""), abPing([]byte("Hello World!")))
 		c.expectClose(statusNormalClosure)
 	})
 	add("7.1.4", "a text after the close is not echoed", func(c *abClient) {
-		c.send(wsCloseFrame(statusNormalClosure, ""), text(true, "Hello World!"))
+		c.send(abClose(statusNormalClosure, ""), abText(true, "Hello World!"))
 		c.expectClose(statusNormalClosure)
 	})
 	add("7.1.5", "a close between fragments ends the message", func(c *abClient) {
-		c.send(text(false, "fragment1"), wsCloseFrame(statusNormalClosure, ""), cont(true, "fragment2"))
+		c.send(abText(false, "fragment1"), abClose(statusNormalClosure, ""), abCont(true, "fragment2"))
 		c.expectClose(statusNormalClosure)
 	})
 	add("7.1.6", "a large message, then a close", func(c *abClient) {
-		c.send(text(true, string(pattern(256<<10))), wsCloseFrame(statusNormalClosure, ""))
-		c.expectText(string(pattern(256 << 10)))
+		c.send(abText(true, string(abPattern(256<<10))), abClose(statusNormalClosure, ""))
+		c.expectText(string(abPattern(256 << 10)))
 		c.expectClose(statusNormalClosure)
 	})
 	add("7.3.1", "close without a payload", func(c *abClient) {
@@ -607,32 +608,32 @@ func autobahnCases() []abCase {
 		c.send(rawFrame{fin: true, op: opClose, masked: true, data: []byte{0x03}})
 		c.expectClose(statusProtocolError)
 	})
-	add("7.3.3", "close with a code", func(c *abClient) { c.send(wsCloseFrame(1000, "")); c.expectClose(1000) })
-	add("7.3.4", "close with a code and a reason", func(c *abClient) { c.send(wsCloseFrame(1000, "Hello World!")); c.expectClose(1000) })
-	add("7.3.5", "close with a 123-byte reason", func(c *abClient) { c.send(wsCloseFrame(1000, string(pattern(123)))); c.expectClose(1000) })
+	add("7.3.3", "close with a code", func(c *abClient) { c.send(abClose(1000, "")); c.expectClose(1000) })
+	add("7.3.4", "close with a code and a reason", func(c *abClient) { c.send(abClose(1000, "Hello World!")); c.expectClose(1000) })
+	add("7.3.5", "close with a 123-byte reason", func(c *abClient) { c.send(abClose(1000, string(abPattern(123)))); c.expectClose(1000) })
 	add("7.3.6", "close with a 124-byte reason (payload 126)", func(c *abClient) {
-		c.send(wsCloseFrame(1000, string(pattern(124))))
+		c.send(abClose(1000, string(abPattern(124))))
 		c.expectClose(statusProtocolError)
 	})
 	add("7.5.1", "close with an invalid UTF-8 reason", func(c *abClient) {
-		c.send(wsCloseFrame(1000, kosme+"\xed\xa0\x80edited"))
+		c.send(abClose(1000, kosme+"\xed\xa0\x80edited"))
 		c.expectClose(statusInvalidPayload)
 	})
 	for i, code := range []statusCode{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999} {
 		add(fmt.Sprintf("7.7.%d", i+1), fmt.Sprintf("close with the valid code %d", code), func(c *abClient) {
-			c.send(wsCloseFrame(code, ""))
+			c.send(abClose(code, ""))
 			c.expectClose(code)
 		})
 	}
 	for i, code := range []statusCode{0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999} {
 		add(fmt.Sprintf("7.9.%d", i+1), fmt.Sprintf("close with the invalid code %d", code), func(c *abClient) {
-			c.send(wsCloseFrame(code, ""))
+			c.send(abClose(code, ""))
 			c.expectClose(statusProtocolError)
 		})
 	}
 	for i, code := range []statusCode{5000, 65535} {
 		add(fmt.Sprintf("7.13.%d", i+1), fmt.Sprintf("close with the code %d, beyond the registry", code), func(c *abClient) {
-			c.send(wsCloseFrame(code, ""))
+			c.send(abClose(code, ""))
 			c.expectClose(statusProtocolError)
 		})
 	}
@@ -645,51 +646,51 @@ func autobahnCases() []abCase {
 	for i, n := range []int{64, 256, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20} {
 		add(fmt.Sprintf("9.3.%d", i+1), fmt.Sprintf("1 MiB text in fragments of %d", n), func(c *abClient) {
 			msg := bytes.Repeat([]byte("\u00e4*"), 1<<20/3) // 2-byte code points, cut by some fragment sizes
-			c.send(fragments(opText, msg, n)...)
+			c.send(abFragments(opText, msg, n)...)
 			c.expectText(string(msg))
 			c.closeNormally()
 		})
 		add(fmt.Sprintf("9.4.%d", i+1), fmt.Sprintf("1 MiB binary in fragments of %d", n), func(c *abClient) {
 			msg := bytes.Repeat([]byte{0xfe}, 1<<20)
-			c.send(fragments(opBinary, msg, n)...)
+			c.send(abFragments(opBinary, msg, n)...)
 			c.expectBinary(msg)
 			c.closeNormally()
 		})
 	}
 	for i, n := range []int{64, 128, 256, 512, 1024, 2048, 4096} {
 		add(fmt.Sprintf("9.5.%d", i+1), fmt.Sprintf("1 MiB text written in chunks of %d", n), func(c *abClient) {
-			c.sendChunked(n, text(true, string(pattern(1<<20))))
-			c.expectText(string(pattern(1 << 20)))
+			c.sendChunked(n, abText(true, string(abPattern(1<<20))))
+			c.expectText(string(abPattern(1 << 20)))
 			c.closeNormally()
 		})
 		add(fmt.Sprintf("9.6.%d", i+1), fmt.Sprintf("1 MiB binary written in chunks of %d", n), func(c *abClient) {
-			c.sendChunked(n, bin(true, pattern(1<<20)))
-			c.expectBinary(pattern(1 << 20))
+			c.sendChunked(n, abBin(true, abPattern(1<<20)))
+			c.expectBinary(abPattern(1 << 20))
 			c.closeNormally()
 		})
 	}
 	for i, n := range []int{0, 16, 64, 256, 1024, 4096} {
 		add(fmt.Sprintf("9.7.%d", i+1), fmt.Sprintf("1000 texts of %d bytes", n), func(c *abClient) {
 			for range 1000 {
-				c.send(text(true, string(pattern(n))))
-				c.expectText(string(pattern(n)))
+				c.send(abText(true, string(abPattern(n))))
+				c.expectText(string(abPattern(n)))
 			}
 			c.closeNormally()
 		})
 		add(fmt.Sprintf("9.8.%d", i+1), fmt.Sprintf("1000 binaries of %d bytes", n), func(c *abClient) {
 			for range 1000 {
-				c.send(bin(true, pattern(n)))
-				c.expectBinary(pattern(n))
+				c.send(abBin(true, abPattern(n)))
+				c.expectBinary(abPattern(n))
 			}
 			c.closeNormally()
 		})
 	}
 	add("9.x", "a message one byte over the limit", func(c *abClient) {
-		c.send(bin(true, pattern(abMaxMsg+1)))
+		c.send(abBin(true, abPattern(abMaxMsg+1)))
 		c.expectClose(statusMessageTooBig)
 	})
 	add("9.x", "fragments adding up to one byte over the limit", func(c *abClient) {
-		c.send(fragments(opBinary, pattern(abMaxMsg+1), abMaxMsg/2)...)
+		c.send(abFragments(opBinary, abPattern(abMaxMsg+1), abMaxMsg/2)...)
 		c.expectClose(statusMessageTooBig)
 	})
 	return cases
