@@ -2,14 +2,19 @@
 # runs every test. See README.md.
 
 GO       ?= go
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Evaluated once, when make starts: a recursive variable would run git
+# again for every use, and a long build (make dist) could stamp its
+# binaries with different versions if the tree changed meanwhile.
+ifndef VERSION
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+endif
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 WASM     := web/app.wasm
 FUZZTIME ?= 500000x
 FUZZTIME_SERVER ?= 20000x
 PORT     ?= 3000
 
-.PHONY: all build wasm run test vet fuzz clean interop-deps screenshots
+.PHONY: all build wasm run test vet fuzz clean interop-deps screenshots dist
 
 all: build
 
@@ -17,11 +22,36 @@ build: wasm
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o chatapp .
 
 # The UI: app/wasm compiled to WebAssembly, plus the pre-compressed copies
-# the server sends to browsers that accept them. All three are embedded.
-wasm:
+# the server sends to browsers that accept them (gzip and brotli, made by
+# app/wasm/compress, so the build needs nothing but Go). All three are
+# embedded. They are remade only when a Go file of app/ or shared/ (or a
+# module version) changed: brotli at its best takes most of a minute.
+# The sources are found with make's own wildcard, not find(1), so that a
+# machine with only Go, make and git builds.
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
+WASM_SRC := $(filter-out %_test.go,$(call rwildcard,app shared,*.go)) go.mod go.sum
+
+wasm: $(WASM).br
+
+$(WASM).br: $(WASM_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./app/wasm
-	gzip -9 -k -n -f $(WASM)
-	brotli -q 11 -f -o $(WASM).br $(WASM)
+	$(GO) run ./app/wasm/compress $(WASM)
+
+# Release binaries: static (no cgo: the SQLite driver is pure Go),
+# version-stamped, one per platform, named chatapp_<version>_<os>_<arch>,
+# plus SHA256SUMS. `make dist DIST_PLATFORMS=linux/amd64 DIST=dir` builds
+# a subset elsewhere (the dist test does).
+DIST           ?= dist
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+dist: wasm
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@for p in $(DIST_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		out=$(DIST)/chatapp_$(VERSION)_$${os}_$${arch}$$ext; echo "$$out"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags="$(LDFLAGS)" -o $$out . || exit 1; \
+	done
+	cd $(DIST) && sha256sum chatapp_* > SHA256SUMS
+	@ls -l $(DIST)
 
 run: build
 	./chatapp --port $(PORT)
@@ -33,6 +63,7 @@ interop-deps:
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
 
 test: build vet interop-deps
+	@[ -n "$$CHATAPP_CLEAN_BUILD" ] || echo "note: TestCleanCloneBuild skips unless CHATAPP_CLEAN_BUILD=1 (.ci/run sets it)"
 	CHATAPP_BIN=$(CURDIR)/chatapp $(GO) test -race -count=1 ./...
 
 vet:
@@ -54,6 +85,7 @@ screenshots: build
 
 clean:
 	rm -f chatapp $(WASM) $(WASM).gz $(WASM).br
+	rm -rf dist
 
 # The load test of issue 4: chatapp and the Node reference peer (bench/peer),
 # each scenario in fresh processes, alternately; BENCH_QUICK=1 for a smoke run.

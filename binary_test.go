@@ -58,11 +58,17 @@ type proc struct {
 // args, and waits until it listens.
 func startServer(t *testing.T, data string, args ...string) *proc {
 	t.Helper()
+	return startBinary(t, binary(t), data, args...)
+}
+
+// startBinary is startServer for the chatapp binary at bin.
+func startBinary(t *testing.T, bin, data string, args ...string) *proc {
+	t.Helper()
 	// Every test client comes from 127.0.0.1: no per-address limit unless
 	// a test sets one (a later flag wins).
 	args = append([]string{"--data", data, "--log-format", "json", "serve", "--host", "127.0.0.1", "--port", "0", "--hash-cost", "4",
 		"--max-conns-per-ip", "0", "--signup-per-ip", "0", "--signup-rate", "0", "--logins-per-ip", "0"}, args...)
-	cmd := exec.Command(binary(t), args...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

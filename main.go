@@ -52,7 +52,10 @@ type cli struct {
 
 	Serve       serveCmd       `cmd:"" default:"withargs" help:"Run the chat server (the default command)."`
 	User        userCmd        `cmd:"" help:"Manage accounts in the data dir."`
-	Conformance conformanceCmd `cmd:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect."`
+	Backup      backupCmd      `cmd:"" help:"Write a consistent copy of the database to FILE while the server runs."`
+	Restore     restoreCmd     `cmd:"" help:"Replace the database with the backup FILE; the server must be stopped."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if the server on --port answers /healthz (for container health checks)."`
+	Conformance conformanceCmd `cmd:"" hidden:"" help:"Serve the app the official Engine.IO/Socket.IO protocol test suites expect (a test fixture)."`
 	Bench       benchCmd       `cmd:"" help:"Load-test a chat server (this one or any PROTOCOL.md server) and report throughput, latency and server CPU per delivery."`
 	Version     versionCmd     `cmd:"" help:"Print the version."`
 }
@@ -76,6 +79,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
 		kong.UsageOnError(),
+		kong.Help(printHelp), // cmd_help.go
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "chatapp: %v\n", err)

@@ -3,18 +3,17 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
+	"chatapp/server/sio/siotest"
 	"chatapp/server/store"
 	"chatapp/shared"
 )
@@ -80,48 +79,62 @@ func (ts *testServer) restart() {
 	ts.start()
 }
 
-// tc is a minimal Socket.IO v5 client over Engine.IO v4 websocket, enough
-// to drive the protocol from tests. It answers pings by itself.
+// tc is the shared test client (siotest) for the server tests: its waits
+// fail the test at once. sid, cerr and closed mirror the client's state;
+// read them with c.mu held (as conditions given to waitFor are).
 type tc struct {
+	*siotest.Client
 	t    *testing.T
 	name string
-	ws   *websocket.Conn
-	ctx  context.Context
 
-	mu     sync.Mutex
-	cond   *sync.Cond
-	events []event // received, not yet taken
-	acks   map[int64]json.RawMessage
-	closed bool
-	nextID int64
-	sid    string
-	cerr   string // CONNECT_ERROR message
-
-	out func(pkt string) // sends a packet; nil: writeText on ws
+	mu     *sync.Mutex // the client's own
+	sid    string      // CONNECT reply
+	cerr   string      // CONNECT_ERROR message
+	closed bool        // the connection has ended
 }
 
-type event struct {
-	name string
-	arg  json.RawMessage
-}
+// wait is how long the waits of tc take before they fail the test.
+const wait = 10 * time.Second
 
-// dial connects and sends CONNECT with auth (nil: none). It waits for the
-// CONNECT reply; connErr holds a CONNECT_ERROR message instead.
-func (ts *testServer) dial(name string, auth any) *tc {
+// open dials the test server with o; CONNECT is sent unless o.NoConnect.
+func (ts *testServer) open(name string, o siotest.Options) *tc {
 	ts.t.Helper()
-	c := ts.dialRaw(name)
-	c.writeText(connectPacket(auth))
-	c.waitFor(func() bool { return c.sid != "" || c.cerr != "" }, "CONNECT reply")
+	c := &tc{t: ts.t, name: name}
+	o.HTTPClient = ts.http.Client()
+	o.OnChange = func(st siotest.State) {
+		// Each is written only when it changes, so a test may read sid
+		// and cerr without the lock once the dial has returned.
+		if c.sid != st.SID || c.cerr != st.ConnErr {
+			c.sid, c.cerr = st.SID, st.ConnErr
+		}
+		if st.Ended && !c.closed {
+			c.closed = true
+			var pe *siotest.ProtocolError
+			if errors.As(st.Err, &pe) {
+				c.t.Errorf("%s: %v", name, pe)
+			}
+		}
+	}
+	cl, err := siotest.Dial(ts.http.URL, name, o)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	c.Client, c.mu = cl, cl.Mutex()
+	ts.t.Cleanup(cl.CloseNow)
 	return c
 }
 
-// connectPacket is the CONNECT to "/" with auth (nil: none).
-func connectPacket(auth any) string {
-	if auth == nil {
-		return "40"
-	}
-	b, _ := json.Marshal(auth)
-	return "40" + string(b)
+// dial connects and sends CONNECT with auth (nil: none). It waits for the
+// CONNECT reply; cerr holds a CONNECT_ERROR message instead.
+func (ts *testServer) dial(name string, auth any) *tc {
+	ts.t.Helper()
+	return ts.open(name, siotest.Options{Auth: auth})
+}
+
+// dialRaw opens the Engine.IO session only; the test sends CONNECT.
+func (ts *testServer) dialRaw(name string) *tc {
+	ts.t.Helper()
+	return ts.open(name, siotest.Options{NoConnect: true})
 }
 
 // login dials anonymously and logs in; it fails the test unless 200.
@@ -148,156 +161,44 @@ func (ts *testServer) loginOn(c *tc, id string) shared.Response {
 	return r
 }
 
-func (ts *testServer) dialRaw(name string) *tc {
-	ts.t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ws, _, err := websocket.Dial(ctx, ts.url, nil)
-	if err != nil {
-		cancel()
-		ts.t.Fatalf("%s: dial: %v", name, err)
-	}
-	ws.SetReadLimit(16 << 20)
-	c := &tc{t: ts.t, name: name, ws: ws, ctx: ctx, acks: map[int64]json.RawMessage{}}
-	c.cond = sync.NewCond(&c.mu)
-	_, open, err := ws.Read(ctx)
-	if err != nil || len(open) == 0 || open[0] != '0' {
-		cancel()
-		ts.t.Fatalf("%s: open packet: %q %v", name, open, err)
-	}
-	go c.readLoop()
-	ts.t.Cleanup(func() { ws.CloseNow(); cancel() })
-	return c
-}
-
-func (c *tc) readLoop() {
-	defer c.setClosed()
-	for {
-		_, b, err := c.ws.Read(c.ctx)
-		if err != nil {
-			return
-		}
-		switch {
-		case string(b) == "2":
-			c.writeText("3")
-		case len(b) > 0 && b[0] == '4':
-			if !c.deliver(b) {
-				return
-			}
-		}
-	}
-}
-
-func (c *tc) setClosed() {
-	c.mu.Lock()
-	c.closed = true
-	c.cond.Broadcast()
-	c.mu.Unlock()
-}
-
-// deliver records one Engine.IO message packet (`4…`); false means the
-// server sent something that is not valid Socket.IO.
-func (c *tc) deliver(b []byte) bool {
-	p, err := shared.DecodePacket(b[1:])
-	if err != nil {
-		c.t.Errorf("%s: bad packet from server %q: %v", c.name, b, err)
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	defer c.cond.Broadcast()
-	switch p.Type {
-	case shared.PacketConnect:
-		var r struct{ SID string }
-		json.Unmarshal(p.Data, &r)
-		c.sid = r.SID
-	case shared.PacketConnectError:
-		var r struct{ Message string }
-		json.Unmarshal(p.Data, &r)
-		c.cerr = r.Message
-	case shared.PacketEvent:
-		name, args, err := shared.EventArgs(p.Data)
-		if err != nil {
-			c.t.Errorf("%s: bad event %q", c.name, b)
-		}
-		var arg json.RawMessage
-		if len(args) > 0 {
-			arg = args[0]
-		}
-		c.events = append(c.events, event{name, arg})
-	case shared.PacketAck:
-		var args []json.RawMessage
-		json.Unmarshal(p.Data, &args)
-		if len(args) > 0 {
-			c.acks[p.ID] = args[0]
-		} else {
-			c.acks[p.ID] = json.RawMessage("null")
-		}
-	case shared.PacketDisconnect:
-		c.events = append(c.events, event{name: "#disconnect"})
-	}
-	return true
-}
-
+// writeText sends one raw Engine.IO packet. A refused poll fails the
+// test; other errors show as a closed connection.
 func (c *tc) writeText(s string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c.ws.Write(ctx, websocket.MessageText, []byte(s))
+	var se *siotest.StatusError
+	if err := c.Send(s); errors.As(err, &se) {
+		c.t.Errorf("%s: send %.40q: %v", c.name, s, err)
+	}
 }
 
-// waitFor waits (c.mu not held) until cond holds, up to 5 s.
+// waitFor waits (c.mu not held) until cond, called with c.mu held, holds.
 func (c *tc) waitFor(cond func() bool, what string) {
 	c.t.Helper()
-	deadline := time.AfterFunc(5*time.Second, func() {
-		c.mu.Lock()
-		c.closed = true // wakes the waiter; the check below tells timeout apart
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	})
-	defer deadline.Stop()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for !cond() {
-		if c.closed {
-			c.t.Fatalf("%s: connection closed or timed out waiting for %s", c.name, what)
-		}
-		c.cond.Wait()
+	if err := c.WaitUntil(wait, cond); err != nil {
+		c.t.Fatalf("%s: waiting for %s: %v", c.name, what, err)
 	}
 }
 
-// emit sends an event; with ack it returns the ack id.
+// emit sends an event; with ack it returns the ack id (else -1). A send
+// that fails shows as a closed connection in the waits that follow.
 func (c *tc) emit(name string, payload any, ack bool) int64 {
-	b, err := json.Marshal([]any{name, payload})
-	if err != nil {
+	c.t.Helper()
+	if _, err := json.Marshal(payload); err != nil {
 		c.t.Fatal(err)
 	}
-	c.mu.Lock()
-	id := int64(-1)
-	if ack {
-		id = c.nextID
-		c.nextID++
+	if !ack {
+		c.Emit(name, payload)
+		return -1
 	}
-	c.mu.Unlock()
-	pkt := "42"
-	if ack {
-		pkt += strconv.FormatInt(id, 10)
-	}
-	if c.out != nil {
-		c.out(pkt + string(b))
-	} else {
-		c.writeText(pkt + string(b))
-	}
+	id, _, _ := c.Request(name, payload)
 	return id
 }
 
 // req sends a request with an ack id and returns the answer.
 func (c *tc) req(name string, payload any) shared.Response {
 	c.t.Helper()
-	id := c.emit(name, payload, true)
-	var raw json.RawMessage
-	c.waitFor(func() bool { var ok bool; raw, ok = c.acks[id]; return ok }, "ack of "+name)
-	var r shared.Response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		c.t.Fatalf("%s: ack %s: %v", c.name, raw, err)
+	r, err := c.Req(name, payload, wait)
+	if err != nil {
+		c.t.Fatalf("%s: %s: %v", c.name, name, err)
 	}
 	return r
 }
@@ -306,17 +207,10 @@ func (c *tc) req(name string, payload any) shared.Response {
 // names stay buffered) and decodes it into v (nil: discard).
 func (c *tc) take(name string, v any) {
 	c.t.Helper()
-	var got json.RawMessage
-	c.waitFor(func() bool {
-		for i, e := range c.events {
-			if e.name == name {
-				got = e.arg
-				c.events = append(c.events[:i:i], c.events[i+1:]...)
-				return true
-			}
-		}
-		return false
-	}, "event "+name)
+	got, err := c.Take(name, wait)
+	if err != nil {
+		c.t.Fatalf("%s: waiting for event %s: %v", c.name, name, err)
+	}
 	if v != nil {
 		if err := json.Unmarshal(got, v); err != nil {
 			c.t.Fatalf("%s: event %s %s: %v", c.name, name, got, err)
@@ -336,28 +230,16 @@ func (c *tc) message() shared.Message {
 func (c *tc) none(name string, d time.Duration) {
 	c.t.Helper()
 	time.Sleep(d)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, e := range c.events {
-		if e.name == name {
-			c.t.Fatalf("%s: unexpected %s event: %s", c.name, name, e.arg)
-		}
+	if n := c.Count(name); n > 0 {
+		c.t.Fatalf("%s: %d unexpected %s events", c.name, n, name)
 	}
 }
 
 // count returns how many buffered events are called name.
-func (c *tc) count(name string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, e := range c.events {
-		if e.name == name {
-			n++
-		}
-	}
-	return n
-}
+func (c *tc) count(name string) int { return c.Count(name) }
 
-func (c *tc) close() { c.ws.Close(websocket.StatusNormalClosure, "") }
+// close ends the session from the client side (a WebSocket close
+// handshake, or an Engine.IO close on polling).
+func (c *tc) close() { c.Close() }
 
 func (c *tc) String() string { return fmt.Sprintf("client %s", c.name) }

@@ -30,16 +30,19 @@ func inOtherProcess(t *testing.T, ts *testServer, f func(st *store.Store)) {
 	}
 }
 
-// ackOf waits for the answer to request id sent with emit.
-func ackOf(c *tc, id int64) shared.Response {
+// ackOf waits for the answer ch of a request sent with Request.
+func ackOf(c *tc, ch <-chan shared.Response) shared.Response {
 	c.t.Helper()
-	var raw json.RawMessage
-	c.waitFor(func() bool { var ok bool; raw, ok = c.acks[id]; return ok }, "ack")
-	var r shared.Response
-	if err := json.Unmarshal(raw, &r); err != nil {
-		c.t.Fatalf("%s: ack %s: %v", c.name, raw, err)
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			c.t.Fatalf("%s: connection closed before the answer", c.name)
+		}
+		return r
+	case <-time.After(wait):
+		c.t.Fatalf("%s: no answer within %v", c.name, wait)
 	}
-	return r
+	return shared.Response{}
 }
 
 // kicked waits (5 s at most) for DISCONNECT (41): the server ended the
@@ -94,13 +97,17 @@ func TestParallelGuessesGetFiveChecks(t *testing.T) {
 				socks[i] = ts.dial(fmt.Sprint("guess", i), nil)
 			}
 			before := ts.srv.metrics.passwordChecks.Load()
-			ids := make([]int64, n)
+			answers := make([]<-chan shared.Response, n)
 			for i, c := range socks {
-				ids[i] = c.emit(shared.EventLogin, map[string]any{"id": tt.id(i), "password": "wrong-guess"}, true)
+				_, ch, err := c.Request(shared.EventLogin, map[string]any{"id": tt.id(i), "password": "wrong-guess"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				answers[i] = ch
 			}
 			codes := map[string]int{}
 			for i, c := range socks {
-				codes[ackOf(c, ids[i]).Code]++
+				codes[ackOf(c, answers[i]).Code]++
 			}
 			checks := ts.srv.metrics.passwordChecks.Load() - before
 			t.Logf("%d parallel guesses: %d password checks, answers %v", n, checks, codes)
@@ -437,4 +444,13 @@ func TestNamesRefuseFormatCharactersAndALL(t *testing.T) {
 	if ans := a.req(shared.EventRoom, room("ALL hands", "👩\u200d💻 devs")); ans.Code != "200" {
 		t.Errorf("a room with ALL in its id and a ZWJ emoji in its name: %+v", ans)
 	}
+}
+
+// connectPacket is the Socket.IO CONNECT packet with auth (nil: none).
+func connectPacket(auth any) string {
+	if auth == nil {
+		return "40"
+	}
+	b, _ := json.Marshal(auth)
+	return "40" + string(b)
 }

@@ -77,13 +77,15 @@ func TestSessionEvent(t *testing.T) {
 
 	c := ts.dial("alice2", map[string]any{"token": lr.Token, "offset": "0"})
 	var order []string
-	c.waitFor(func() bool {
-		order = order[:0]
-		for _, e := range c.events {
-			order = append(order, e.name)
+	for deadline := time.Now().Add(wait); len(order) < 5; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for session, lists and replay: got %v", order)
 		}
-		return len(order) >= 5
-	}, "session, lists and replay")
+		order = order[:0]
+		for _, e := range c.Events() {
+			order = append(order, e.Name)
+		}
+	}
 	if want := []string{"session", "room", "presence", "message", "message"}; !slices.Equal(order[:5], want) {
 		t.Fatalf("events %v, want %v", order, want)
 	}

@@ -43,10 +43,14 @@ const (
 	statusInternalError   statusCode = 1011
 )
 
-// validCloseCode reports whether a peer may send code in a close frame.
+// validCloseCode reports whether a peer may send code in a close frame:
+// the codes RFC 6455 §7.4.1 defines for use on the wire, 1012-1014, which
+// the IANA registry it set up (§11.7) has added since (service restart,
+// try again later, bad gateway), and 3000-4999 for libraries and
+// applications. 1004 is reserved; 1005, 1006 and 1015 must never be sent.
 func validCloseCode(code statusCode) bool {
 	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014:
 		return true
 	case code >= 3000 && code <= 4999:
 		return true
@@ -348,6 +352,7 @@ func (c *wsConn) read() (isBinary bool, msg []byte, err error) {
 	}()
 	var hdr [14]byte
 	op := byte(0) // of the message being read; 0 before its first frame
+	checked := 0  // text: the bytes of msg known to be whole, valid UTF-8
 	for {
 		if _, err := io.ReadFull(c.br, hdr[:2]); err != nil {
 			return false, nil, err
@@ -407,23 +412,57 @@ func (c *wsConn) read() (isBinary bool, msg []byte, err error) {
 		if n > uint64(c.maxMsg-len(msg)) {
 			return false, nil, c.fail(statusMessageTooBig, "message too big")
 		}
+		// The payload is read as it arrives, and text is checked as it
+		// arrives: invalid UTF-8 fails the connection at once (RFC 6455
+		// §8.1), not only once the rest of the message has come.
 		start := len(msg)
 		msg = append(msg, make([]byte, n)...)
-		if _, err := io.ReadFull(c.br, msg[start:]); err != nil {
-			return false, nil, err
+		for off := start; off < len(msg); {
+			k, err := c.br.Read(msg[off:])
+			maskAt(key, off-start, msg[off:off+k])
+			off += k
+			if op == opText {
+				ok, complete := validUTF8Prefix(msg[checked:off])
+				if !ok {
+					return false, nil, c.fail(statusInvalidPayload, "invalid UTF-8 in a text message")
+				}
+				checked += complete
+			}
+			if err != nil && off < len(msg) {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return false, nil, err
+			}
 		}
-		maskBytes(key, msg[start:])
 		if !fin {
 			continue
 		}
-		if op == opText && !utf8.Valid(msg) {
-			return false, nil, c.fail(statusInvalidPayload, "invalid UTF-8 in a text message")
+		if op == opText && checked != len(msg) {
+			return false, nil, c.fail(statusInvalidPayload, "a text message ends inside a UTF-8 sequence")
 		}
 		if msg == nil {
 			msg = []byte{}
 		}
 		return op == opBinary, msg, nil
 	}
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8 except perhaps for an
+// incomplete code point at its end, which the next bytes of the message
+// may complete, and returns the length of the part before it.
+func validUTF8Prefix(b []byte) (ok bool, complete int) {
+	if utf8.Valid(b) {
+		return true, len(b)
+	}
+	// The start of a code point cut off at the end is one of the last
+	// three bytes. FullRune also reports an invalid start as full.
+	for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
+		if utf8.RuneStart(b[i]) {
+			return !utf8.FullRune(b[i:]) && utf8.Valid(b[:i]), i
+		}
+	}
+	return false, 0
 }
 
 // control handles a control frame from the peer.
@@ -461,6 +500,15 @@ func (c *wsConn) control(op byte, p []byte) error {
 		return &closeError{code, reason}
 	}
 	return c.fail(statusProtocolError, fmt.Sprintf("unknown opcode %d", op))
+}
+
+// maskAt applies the client's masking key to b, which starts at offset
+// off of a frame's payload.
+func maskAt(key [4]byte, off int, b []byte) {
+	if r := off & 3; r != 0 {
+		key = [4]byte{key[r], key[(r+1)&3], key[(r+2)&3], key[(r+3)&3]}
+	}
+	maskBytes(key, b)
 }
 
 // maskBytes applies the client's masking key to b, which starts at

@@ -180,8 +180,12 @@ func (s *Store) Join(ctx context.Context, roomID, userID string) error {
 	}
 	roomKey, userKey := shared.Fold(roomID), shared.Fold(userID)
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		// joined is strictly after the room's newest membership, so that
+		// two joins within one millisecond keep their order.
 		res, err := tx.ExecContext(ctx, `INSERT INTO members (room_key, user_key, joined)
-			SELECT r.id_key, u.id_key, ? FROM rooms r, users u WHERE r.id_key = ? AND u.id_key = ?
+			SELECT r.id_key, u.id_key, max(?, coalesce((SELECT strftime('%Y-%m-%dT%H:%M:%fZ', max(joined), '+0.001 seconds')
+				FROM members WHERE room_key = r.id_key), ''))
+			FROM rooms r, users u WHERE r.id_key = ? AND u.id_key = ?
 			ON CONFLICT DO NOTHING`, shared.FormatTime(nowMillis()), roomKey, userKey)
 		if err != nil {
 			return err

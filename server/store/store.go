@@ -75,6 +75,7 @@ type Options struct {
 // use. See the package documentation.
 type Store struct {
 	log          *slog.Logger
+	lock         *dirLock // shared lock on the data directory, released by closeDBs
 	path         string
 	onCommit     func([]shared.Message)
 	onCommitFrom func([]shared.Message, []any)
@@ -162,9 +163,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := checkFile(dir, path); err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(dir, false) // backup.go: Restore refuses while held
+	if err != nil {
+		return nil, err
+	}
 
 	s := &Store{
 		log:           opts.Logger,
+		lock:          lock,
 		path:          path,
 		onCommit:      opts.OnCommit,
 		onCommitFrom:  opts.OnCommitFrom,
@@ -425,6 +431,7 @@ func (s *Store) closeDBs() error {
 		}
 		errs = append(errs, s.w.Close())
 	}
+	errs = append(errs, s.lock.unlock())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
