@@ -335,7 +335,7 @@ func (s *Shell) convButton(id, conv, label, sub string, unread int) app.UI {
 		Type("button").
 		DataSet("conv", conv).
 		DataSet("selected", s.view.Selected == conv).
-		OnClick(s.onSelect(conv)).
+		OnClick(s.onSelect(conv), app.EventScope(conv)).
 		Body(
 			app.Span().Class("conv-name").Text(label),
 			app.If(sub != "", func() app.UI { return app.Span().Class("conv-sub").Text(sub) }),
@@ -365,7 +365,7 @@ func (s *Shell) renderRooms() app.UI {
 					DataSet("member", r.Member).
 					DataSet("selected", v.Selected == r.Conv).
 					Body(
-						app.Button().Class("conv").Type("button").OnClick(s.onPickRoom(r)).Body(
+						app.Button().Class("conv").Type("button").OnClick(s.onPickRoom(r), app.EventScope(r.Conv)).Body(
 							app.Span().Class("hash").Aria("hidden", true).Text("#"),
 							app.Span().Class("conv-name").Text(r.Name),
 							app.Span().Class("conv-sub").Text(r.ID+ifNotEmpty(" · ", joinedLabel(s.lang(), r))),
@@ -469,7 +469,7 @@ func (s *Shell) renderPeople() app.UI {
 					DataSet("selected", v.Selected == p.Conv).
 					Body(
 						app.Button().Class("conv").Type("button").Title(state+ifNotEmpty(" · ", p.Today)).
-							OnClick(s.onSelect(p.Conv)).Body(
+							OnClick(s.onSelect(p.Conv), app.EventScope(p.Conv)).Body(
 							avatar(name, p.Online),
 							app.Span().Class("conv-name").Text(name),
 							app.Span().Class("conv-sub").Text(sub+ifNotEmpty(" · ", p.Today)),
