@@ -21,7 +21,7 @@ import (
 // entry (`#peopleList > [data-user-id="bob"]`).
 func (tb *tab) clickConv(sel string) {
 	tb.t.Helper()
-	tb.do(chromedp.Click(chromedp.CSS(sel+` button.conv`)))
+	tb.do(chromedp.Click(chromedp.CSS(sel + ` button.conv`)))
 }
 
 // history asks the server for the conversation with target as this peer.
