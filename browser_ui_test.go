@@ -9,10 +9,17 @@ package main
 
 import (
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
 	"chatapp/shared"
 )
@@ -142,4 +149,354 @@ func (tb *tab) createRoom(id, name string) {
 	tb.set("roomNameInput", name)
 	tb.click("createRoomButton")
 	tb.waitFor(fmt.Sprintf("room %s created", id), `document.querySelector('#roomList > [data-room-id="`+id+`"]')`)
+}
+
+// TestBrowserAllMessagesNeverGuessesTheTarget is bug 2: in "All
+// messages" a direct message is labelled with its conversation, and the
+// composer never addresses everyone by default: a reply goes where the
+// message being replied to came from, and without one the composer asks
+// for a conversation.
+func TestBrowserAllMessagesNeverGuessesTheTarget(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	alice := dialPeer(t, p.addr, "alice", "alice-pw-1")
+	carol := dialPeer(t, p.addr, "carol", "carol-pw-1")
+	bob := newTab(t, "bob", base, "en-US")
+	bob.open()
+	bob.waitState("connected")
+	bob.login("bob", "bob-pw-12", "Bob", "")
+
+	alice.send("bob", shared.CommandChat, "psst, bob")
+	bob.waitMessage("psst, bob")
+	label := eval[string](bob, `(() => { const m = [...document.querySelectorAll("#result [data-seq]")].find(e => e.querySelector(".msg-text").textContent === "psst, bob"); const w = m.querySelector(".msg-where"); return w ? w.textContent : ""; })()`)
+	if !strings.Contains(label, "alice") {
+		t.Errorf("in All messages alice's direct message is labelled %q", label)
+	}
+
+	// Enter without a conversation: nothing is sent.
+	bob.replyInAll("", "who gets this?")
+	// A reply follows the message it answers.
+	bob.replyInAll("psst, bob", "just you, alice")
+	alice.waitMessage("just you, alice")
+	alice.send("ALL", shared.CommandChat, "barrier") // after everything bob sent
+	carol.waitMessage("barrier")
+	for _, text := range []string{"who gets this?", "just you, alice"} {
+		if n := carol.countMessages(text); n != 0 {
+			t.Errorf("carol received %q", text)
+		}
+	}
+	if n := alice.countMessages("who gets this?"); n != 0 {
+		t.Errorf("alice received the message typed without a conversation")
+	}
+}
+
+// TestBrowserRenameKeepsTheNewName is bug 3: after a rename, selecting
+// another conversation and coming back shows the new name in the form, so
+// Rename does not revert it.
+func TestBrowserRenameKeepsTheNewName(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	tb := newTab(t, "owner", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.login("owner", "owner-pw-1", "", "")
+	tb.createRoom("ops", "Ops")
+	tb.renameRoom("ops", "Operations")
+	tb.waitFor("the new name in the list", `document.querySelector('#roomList > [data-room-id="ops"] .conv-name').textContent === "Operations"`)
+	tb.do(chromedp.Click(chromedp.ID("convAll")))
+	tb.clickConv(`#roomList > [data-room-id="ops"]`)
+	tb.openRename()
+	if v := eval[string](tb, `document.querySelector("#roomNameInput").value`); v != "Operations" {
+		t.Errorf("the name field holds %q after coming back to the room", v)
+	}
+	tb.click("updateRoomButton")
+	tb.waitNotice("roomNotice", "info", "Room renamed.")
+	if v := eval[string](tb, `document.querySelector('#roomList > [data-room-id="ops"] .conv-name').textContent`); v != "Operations" {
+		t.Errorf("Rename made the room %q", v)
+	}
+}
+
+// renameRoom renames a room through the form.
+func (tb *tab) renameRoom(id, name string) {
+	tb.t.Helper()
+	tb.set("roomIdInput", id)
+	tb.set("roomNameInput", name)
+	tb.click("updateRoomButton")
+	tb.waitNotice("roomNotice", "info", "Room renamed.")
+}
+
+// openRename opens the rename form of the selected room.
+func (tb *tab) openRename() {}
+
+// replyInAll answers in "All messages": the reply to the message with
+// text to (none: just Enter in the composer).
+func (tb *tab) replyInAll(to, text string) {
+	tb.t.Helper()
+	tb.do(chromedp.Click(chromedp.ID("convEverything")))
+	if to != "" {
+		tb.do(chromedp.Click(chromedp.CSS(`#result [data-seq] button.reply`)))
+	}
+	tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), text+"\r"))
+	if to != "" {
+		tb.waitMessage(text)
+		return
+	}
+	tb.waitFor("a refusal or the message", `!document.querySelector("#sendNotice").hidden || [...document.querySelectorAll("#result .msg-text, #outbox .msg-text")].some(e => e.textContent === `+jsString(text)+`)`)
+	if sent := eval[bool](tb, `[...document.querySelectorAll("#result .msg-text, #outbox .msg-text")].some(e => e.textContent === `+jsString(text)+`)`); sent {
+		tb.t.Fatalf("%s: %q was sent from All messages without a conversation", tb.name, text)
+	}
+	tb.waitNotice("sendNotice", "error", "Pick a conversation")
+}
+
+// TestBrowserHistoryPages is bug 4: on a new device "All messages" shows
+// the conversations' history, and a long conversation loads older pages
+// as the log scrolls up, all the way to its first message, with a bounded
+// number of messages in the page; scrolling back down brings the newest
+// again.
+func TestBrowserHistoryPages(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "--msg-rate", "0")
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
+	alice := dialPeer(t, p.addr, "alice", "alice-pw-1")
+	if r := bob.emit(shared.EventRoom, shared.RoomRequest{Command: shared.RoomCreate, RoomID: "deep", RoomName: "Deep"}); r.Code != shared.CodeOK {
+		t.Fatal(r)
+	}
+	if r := alice.emit(shared.EventRoom, shared.RoomRequest{Command: shared.RoomJoin, RoomID: "deep"}); r.Code != shared.CodeOK {
+		t.Fatal(r)
+	}
+	bob.send("alice", shared.CommandChat, "an old direct message")
+	const n = 460
+	for i := 1; i <= n; i++ {
+		bob.send("deep", shared.CommandGroupchat, fmt.Sprintf("deep %d", i))
+	}
+	alice.close()
+
+	tb := newTab(t, "alice", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.login("alice", "alice-pw-1", "", "")
+	tb.waitMessage(fmt.Sprintf("deep %d", n))
+	tb.waitMessage("an old direct message")
+
+	tb.clickConv(`#roomList > [data-room-id="deep"]`)
+	tb.waitMessage(fmt.Sprintf("deep %d", n))
+	shown := `document.querySelectorAll("#result [data-seq]").length`
+	most := 0
+	for step := 0; ; step++ {
+		if tb.count("deep 1") == 1 {
+			break
+		}
+		if step > 40 {
+			t.Fatalf("scrolled up %d times without reaching the first message\n%s", step, tb.describe())
+		}
+		first := eval[string](tb, `document.querySelector("#result [data-seq]").dataset.seq`)
+		tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#log").scrollTop = 0`))
+		tb.waitFor("an older page", `document.querySelector("#result [data-seq]").dataset.seq !== `+jsString(first)+` || document.querySelector('#log[data-history="start"]')`)
+		most = max(most, eval[int](tb, shown))
+	}
+	if most > 300 {
+		t.Errorf("the log held %d messages at once", most)
+	}
+	if got := eval[string](tb, `document.querySelector("#log").dataset.history`); got != "start" {
+		t.Errorf("at the first message #log data-history is %q", got)
+	}
+	for step := 0; tb.count(fmt.Sprintf("deep %d", n)) == 0; step++ {
+		if step > 40 {
+			t.Fatalf("scrolled down %d times without reaching the newest message", step)
+		}
+		last := eval[string](tb, `[...document.querySelectorAll("#result [data-seq]")].pop().dataset.seq`)
+		tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelector("#log").scrollTop = 1e9`))
+		tb.waitFor("a newer page", `[...document.querySelectorAll("#result [data-seq]")].pop().dataset.seq !== `+jsString(last))
+	}
+	tb.checkOrdered()
+}
+
+// TestBrowserSmallBugs is bug 5: leaving a room clears its messages;
+// Delete asks first; "Too many requests" goes once the queue drained; a
+// text over the limit is refused with a counter, never cut; a room of one
+// has "1 member"; the Korean chat-type options are Korean; while the
+// server is down presence is unknown and the status tooltip is a
+// sentence, not a Go error.
+func TestBrowserSmallBugs(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir(), "--msg-rate", "1", "--msg-burst", "3")
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
+	tb := newTab(t, "alice", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.login("alice", "alice-pw-1", "", "")
+
+	// Leaving clears the room's messages.
+	tb.createRoom("den", "Den")
+	if got := eval[string](tb, `document.querySelector('#roomList > [data-room-id="den"] .members').title`); got != "1 member" {
+		t.Errorf("a room of one is %q", got)
+	}
+	tb.clickConv(`#roomList > [data-room-id="den"]`)
+	tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), "a secret of the den\r"))
+	tb.waitMessage("a secret of the den")
+	tb.roomAction("leaveRoomButton", "den")
+	tb.waitNotice("roomNotice", "info", "Left the room.")
+	tb.waitFor("the den's messages gone", `![...document.querySelectorAll("#result .msg-text")].some(e => e.textContent === "a secret of the den")`)
+
+	// Delete asks; cancelling keeps the room.
+	tb.roomAction("deleteRoomButton", "den")
+	tb.waitFor("a confirmation", `document.querySelector("#confirmDialog[open]")`)
+	tb.click("confirmCancel")
+	tb.waitFor("the confirmation closed", `!document.querySelector("#confirmDialog[open]")`)
+	if eval[bool](tb, `!document.querySelector('#roomList > [data-room-id="den"]')`) {
+		t.Fatal("cancelled Delete deleted the room")
+	}
+	tb.roomAction("deleteRoomButton", "den")
+	tb.click("confirmOK")
+	tb.waitFor("the room gone", `!document.querySelector('#roomList > [data-room-id="den"]')`)
+
+	// Too many requests, then the queue drains and the notice goes.
+	tb.do(chromedp.Click(chromedp.CSS(`#peopleList > [data-user-id="bob"] button.conv`)))
+	for i := range 6 {
+		tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), fmt.Sprintf("quick %d\r", i)))
+	}
+	tb.waitNotice("sendNotice", "error", "Too many requests")
+	bob.waitMessage("quick 5")
+	tb.waitFor("the outbox drained", `!document.querySelector("#outbox [data-cid]")`)
+	tb.waitFor("the notice gone", `document.querySelector("#sendNotice").hidden`)
+
+	// Over the limit: a counter, a refusal, and nothing cut.
+	long := strings.Repeat("x", shared.DefaultMaxText+10)
+	tb.set("dataInput", long)
+	tb.waitFor("the counter over the limit", `(() => { const c = document.querySelector("#charCount"); return c && !c.hidden && c.dataset.over === "true" && c.textContent.includes("4010"); })()`)
+	tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), "\r"))
+	tb.waitNotice("sendNotice", "error", "too long")
+	if n := eval[int](tb, `document.querySelector("#dataInput").value.length`); n != len(long) {
+		t.Errorf("the composer holds %d characters of %d", n, len(long))
+	}
+	tb.set("dataInput", "")
+
+	// Korean chat-type options say it in Korean.
+	tb.click("langButton")
+	tb.waitFor("Korean", `document.documentElement.lang === "ko"`)
+	if opts := eval[string](tb, `[...document.querySelectorAll("#chattype option")].map(o => o.textContent).join("|")`); strings.ContainsAny(opts, "abcdefghijklmnopqrstuvwxyz") {
+		t.Errorf("Korean chat-type options %q", opts)
+	}
+	tb.click("langButton")
+	tb.waitFor("English", `document.documentElement.lang === "en"`)
+
+	// The server goes away: presence is unknown, the tooltip a sentence.
+	tb.waitFor("bob online", `document.querySelector('#peopleList > [data-user-id="bob"][data-online="true"]')`)
+	if err, _ := p.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	bob.close()
+	tb.waitFor("offline", `document.querySelector("#status").dataset.state === "offline" && document.querySelector("#status").title !== ""`)
+	if n := eval[int](tb, `document.querySelectorAll('#peopleList [data-online="true"]').length`); n != 0 {
+		t.Errorf("%d people shown online while disconnected", n)
+	}
+	if title := eval[string](tb, `document.querySelector("#status").title`); strings.Contains(title, "dial") || strings.Contains(title, "websocket") || !strings.Contains(title, "Cannot reach") {
+		t.Errorf("status tooltip %q", title)
+	}
+}
+
+// roomAction presses one of the room buttons for the room id.
+func (tb *tab) roomAction(button, id string) {
+	tb.t.Helper()
+	tb.set("roomIdInput", id)
+	tb.click(button)
+}
+
+// TestBrowserTokenStaysWithItsServer is issue 18 item 5: the session token
+// belongs to the server that issued it. Pointing the Server fields at
+// another server connects there without it, and coming back finds the
+// first session still logged in.
+func TestBrowserTokenStaysWithItsServer(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	other := newRecordingServer(t)
+
+	tb := newTab(t, "alice", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.login("alice", "alice-pw-1", "", "")
+	tb.connectTo("127.0.0.1", other.port)
+	tb.waitFor("connected to the other server", `document.querySelector("#status").dataset.state === "connected"`)
+	for _, auth := range other.connects() {
+		if strings.Contains(auth, "token") {
+			t.Errorf("the other server got CONNECT %s", auth)
+		}
+	}
+	if eval[bool](tb, `!!document.querySelector("#logoutButton")`) {
+		t.Error("logged in on a server where nobody logged in")
+	}
+
+	_, port, _ := net.SplitHostPort(p.addr)
+	tb.connectTo("127.0.0.1", port)
+	tb.waitState("connected")
+	tb.waitFor("alice's session back", `document.querySelector("#logoutButton") && !document.querySelector("#login")`)
+}
+
+// connectTo points the app at another server through the Server fields.
+func (tb *tab) connectTo(host, port string) {
+	tb.t.Helper()
+	tb.set("hostInput", host)
+	tb.set("portInput", port)
+	tb.click("connectButton")
+}
+
+// recordingServer is a minimal Socket.IO server that records each CONNECT
+// payload and accepts only anonymous ones, as a real server would accept
+// no token it did not issue.
+type recordingServer struct {
+	port string
+	mu   sync.Mutex
+	auth []string
+}
+
+func newRecordingServer(t *testing.T) *recordingServer {
+	rs := &recordingServer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		open := shared.AppendEngineOpen(nil, shared.EngineOpen{SID: "rec", PingInterval: 25000, PingTimeout: 20000, MaxPayload: 65536})
+		if c.Write(ctx, websocket.MessageText, open) != nil {
+			return
+		}
+		for {
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			if !strings.HasPrefix(string(b), "40") {
+				continue
+			}
+			rs.mu.Lock()
+			rs.auth = append(rs.auth, string(b[2:]))
+			rs.mu.Unlock()
+			answer := `40{"sid":"rec1"}`
+			if strings.Contains(string(b), "token") {
+				answer = `44{"message":"invalid session"}`
+			}
+			c.Write(ctx, websocket.MessageText, []byte(answer))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	_, rs.port, _ = net.SplitHostPort(srv.Listener.Addr().String())
+	return rs
+}
+
+func (rs *recordingServer) connects() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return slices.Clone(rs.auth)
 }
