@@ -19,8 +19,11 @@ const (
 	actionLogout  = "chat/logout"  // no value
 	actionRoom    = "chat/room"    // roomForm
 	actionSend    = "chat/send"    // sendForm
-	actionSelect  = "chat/select"  // string: a conversation key
+	actionSelect  = "chat/select"  // conv
 	actionLang    = "chat/lang"    // string: langEN or langKO
+	actionProfile = "chat/profile" // profileForm
+	actionPage    = "chat/page"    // bool: true for an older page, false for a newer one
+	actionFollow  = "chat/follow"  // bool: the log is scrolled to its newest message
 )
 
 // connectForm is the value of the connect action.
@@ -63,8 +66,23 @@ func registerActions() {
 		}
 	}))
 	app.Handle(actionSelect, with(func(s *service, a app.Action) {
-		if conv, ok := a.Value.(string); ok {
-			s.Select(conv)
+		if c, ok := a.Value.(conv); ok {
+			s.Select(c)
+		}
+	}))
+	app.Handle(actionProfile, with(func(s *service, a app.Action) {
+		if f, ok := a.Value.(profileForm); ok {
+			s.Profile(f)
+		}
+	}))
+	app.Handle(actionPage, with(func(s *service, a app.Action) {
+		if older, ok := a.Value.(bool); ok {
+			s.Page(older)
+		}
+	}))
+	app.Handle(actionFollow, with(func(s *service, a app.Action) {
+		if at, ok := a.Value.(bool); ok {
+			s.Following(at)
 		}
 	}))
 	app.Handle(actionLang, with(func(s *service, a app.Action) {
@@ -82,7 +100,6 @@ func startService(ctx app.Context) {
 		return
 	}
 	u := app.Window().URL()
-	pageHost, pagePort = u.Hostname(), u.Port()
 	lang := app.Window().Get("navigator").Get("language")
 	tag := ""
 	if lang.Truthy() {
