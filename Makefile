@@ -26,11 +26,13 @@ wasm:
 run: build
 	./chatapp --port $(PORT)
 
-# npm socket.io-client for the interop test (testdata/interop) and the
-# socket.io reference peer the bench tests also drive (bench/peer).
+# npm socket.io-client for the interop test (testdata/interop), the
+# socket.io reference peer the bench tests also drive (bench/peer), and
+# axe-core, which the browser tests inject to check accessibility.
 interop-deps:
 	cd testdata/interop && npm ci --no-audit --no-fund --loglevel=error
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	cd testdata/axe && npm ci --no-audit --no-fund --loglevel=error
 
 test: build vet interop-deps
 	CHATAPP_BIN=$(CURDIR)/chatapp $(GO) test -race -count=1 ./...

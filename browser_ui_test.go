@@ -12,13 +12,17 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
 
 	"chatapp/shared"
@@ -536,4 +540,196 @@ func (rs *recordingServer) connects() []string {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	return slices.Clone(rs.auth)
+}
+
+// axeSource is axe-core, installed by make interop-deps.
+var axeSource = sync.OnceValues(func() ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", "axe", "node_modules", "axe-core", "axe.min.js"))
+})
+
+// axeCheck runs axe-core in the page and fails on any violation.
+func (tb *tab) axeCheck(what string) {
+	tb.t.Helper()
+	src, err := axeSource()
+	if err != nil {
+		tb.t.Fatalf("axe-core: %v (run make interop-deps)", err)
+	}
+	if !eval[bool](tb, `typeof axe !== "undefined"`) {
+		tb.do(chromedp.Evaluate[chromedp.Void](string(src)))
+	}
+	report := eval[[]struct {
+		ID, Impact, Help string
+		Nodes            []struct {
+			Target         []any
+			FailureSummary string
+		}
+	}](tb, `axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations)`)
+	for _, v := range report {
+		var nodes []string
+		for _, n := range v.Nodes {
+			nodes = append(nodes, fmt.Sprint(n.Target)+": "+strings.ReplaceAll(n.FailureSummary, "\n", " "))
+		}
+		tb.t.Errorf("%s: axe %s (%s): %s\n    %s", what, v.ID, v.Impact, v.Help, strings.Join(nodes, "\n    "))
+	}
+	tb.t.Logf("%s: axe found %d violations", what, len(report))
+}
+
+// TestBrowserAccessibility runs axe-core on the page in light and dark,
+// logged out and in (a conversation open, a dialog open), at desktop and
+// phone width, and checks the keyboard path: the id field has the focus
+// on load, the composer after login and after picking a conversation,
+// and a skip link leads to the composer.
+func TestBrowserAccessibility(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
+	tb := newTab(t, "alice", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.waitFor("the id field focused", `document.activeElement.id === "idInput"`)
+
+	views := func(state string) {
+		for _, dark := range []bool{false, true} {
+			tb.emulate(dark)
+			for _, phone := range []bool{false, true} {
+				w, h := int64(1280), int64(800)
+				if phone {
+					w, h = 375, 812
+				}
+				tb.viewport(w, h, phone)
+				name := fmt.Sprintf("%s, %s, %d px", state, map[bool]string{false: "light", true: "dark"}[dark], w)
+				tb.axeCheck(name)
+				if phone && state != "logged out" {
+					tb.click("menuButton")
+					tb.waitFor("the drawer open", `document.querySelector(".sidebar").getBoundingClientRect().left === 0`)
+					tb.axeCheck(name + ", sidebar open")
+					tb.do(chromedp.Click(chromedp.CSS(".scrim")))
+					tb.waitFor("the drawer closed", `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
+				}
+			}
+		}
+		tb.emulate(false)
+		tb.viewport(1280, 800, false)
+	}
+	views("logged out")
+
+	tb.login("alice", "alice-pw-1", "Alice", "testing")
+	tb.waitFor("the composer focused after login", `document.activeElement.id === "dataInput"`)
+	bob.send("ALL", shared.CommandChat, "hello, see https://example.org/a?b=1.")
+	tb.waitMessage("hello, see https://example.org/a?b=1.")
+	if href := eval[string](tb, `(() => { const a = document.querySelector("#result .msg-text a"); return a ? a.href + " " + a.rel + " " + a.target : ""; })()`); href != "https://example.org/a?b=1 noopener noreferrer _blank" {
+		t.Errorf("the link in a message is %q", href)
+	}
+	views("logged in, all messages")
+
+	tb.createRoom("lounge", "The Lounge")
+	tb.waitFor("the composer focused in the new room", `document.activeElement.id === "dataInput"`)
+	tb.set("dataInput", "line one")
+	tb.do(chromedp.KeyEvent("\r", chromedp.KeyModifiers(chromedp.ModifierShift)))
+	tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), "line two\r"))
+	tb.waitFor("a two-line message", `[...document.querySelectorAll("#result .msg-text")].some(e => e.textContent === "line one\nline two")`)
+	tb.clickConv(`#peopleList > [data-user-id="bob"]`)
+	tb.waitFor("the composer focused after picking bob", `document.activeElement.id === "dataInput"`)
+	views("logged in, a conversation")
+
+	tb.clickConv(`#roomList > [data-room-id="lounge"]`)
+	tb.openRename()
+	tb.axeCheck("the room dialog")
+	tb.do(chromedp.KeyEvent(kb.Escape))
+	tb.waitFor("the dialog closed", `!document.querySelector("#roomDialog").open`)
+
+	// The skip link is the first stop of the keyboard and leads to the
+	// composer; the log scrolls by keyboard.
+	tb.reload()
+	tb.waitState("connected")
+	tb.do(chromedp.KeyEvent(kb.Tab))
+	tb.waitFor("the skip link focused", `document.activeElement.classList.contains("skip-link")`)
+	tb.do(chromedp.KeyEvent("\r"))
+	tb.waitFor("the composer reached by the skip link", `location.hash === "#dataInput"`)
+	if ti := eval[string](tb, `document.querySelector("#log").getAttribute("tabindex")`); ti != "0" {
+		t.Errorf("#log tabindex %q", ti)
+	}
+}
+
+// emulate sets the colour scheme (and no motion, so layouts settle).
+func (tb *tab) emulate(dark bool) {
+	tb.t.Helper()
+	f := []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}, {Name: "prefers-color-scheme", Value: "light"}}
+	if dark {
+		f[1].Value = "dark"
+	}
+	if _, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: f}); err != nil {
+		tb.t.Fatal(err)
+	}
+	tb.waitFor("the colour scheme", `matchMedia("(prefers-color-scheme: `+map[bool]string{false: "light", true: "dark"}[dark]+`)").matches`)
+}
+
+// viewport sets the window size (a phone: mobile emulation, touch).
+func (tb *tab) viewport(w, h int64, phone bool) {
+	tb.t.Helper()
+	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+	if phone {
+		opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulatePortrait,
+			func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
+				p.Mobile = true
+			}}
+	}
+	tb.do(chromedp.EmulateViewport(w, h, opts...))
+	tb.waitFor("the viewport", `window.innerWidth === `+fmt.Sprint(w))
+}
+
+// TestBrowserProfile: alias and status line are edited after login with
+// login's profile update (PROTOCOL.md 4.1): the current password is
+// asked, others see the change, and the app switches to the token that
+// login returned (the old one is revoked), so a reload stays logged in.
+// Consecutive messages of one sender are grouped under one name, the
+// day is shown once, and the tab title counts unread messages.
+func TestBrowserProfile(t *testing.T) {
+	t.Parallel()
+	p := startServer(t, t.TempDir())
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
+	tb := newTab(t, "alice", base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	tb.login("alice", "alice-pw-1", "Alice", "")
+
+	tb.click("profileButton")
+	tb.waitFor("the profile dialog", `document.querySelector("#profileDialog").open && document.querySelector("#profileAlias").value === "Alice"`)
+	tb.set("profileAlias", "Alice L.")
+	tb.set("profileToday", "on call")
+	tb.click("profileSave") // no password
+	tb.waitNotice("profileNotice", "error", "Check the password")
+	tb.set("profilePassword", "not-her-password")
+	tb.click("profileSave")
+	tb.waitNotice("profileNotice", "error", "Wrong id or password.")
+	tb.set("profilePassword", "alice-pw-1")
+	tb.click("profileSave")
+	tb.waitFor("the dialog closed and the new name shown", `!document.querySelector("#profileDialog").open && document.querySelector("#meName").textContent === "Alice L."`)
+	tb.reload()
+	tb.waitState("connected")
+	tb.waitFor("still logged in with the new token", `document.querySelector("#logoutButton") && document.querySelector("#meName").textContent === "Alice L."`)
+	if msg := eval[string](tb, `document.querySelector("#loginNotice") ? document.querySelector("#loginNotice").textContent : ""`); msg != "" {
+		t.Errorf("after the reload: %q", msg)
+	}
+
+	// Grouping, the day, the unread count in the title.
+	tb.clickConv(`#peopleList > [data-user-id="bob"]`)
+	bob.send("alice", shared.CommandChat, "one")
+	bob.send("alice", shared.CommandChat, "two")
+	tb.waitMessage("two")
+	if got := eval[string](tb, `[...document.querySelectorAll("#result > [data-seq]")].map(e => e.dataset.first).join(",")`); got != "true,false" {
+		t.Errorf("grouping of bob's two messages: data-first %s", got)
+	}
+	if n := eval[int](tb, `document.querySelectorAll("#result .day").length`); n != 1 {
+		t.Errorf("%d day separators for one day", n)
+	}
+	tb.do(chromedp.Click(chromedp.ID("convAll")))
+	bob.send("alice", shared.CommandChat, "three")
+	tb.waitFor("the unread count in the title", `document.title === "(1) chatapp"`)
+	tb.clickConv(`#peopleList > [data-user-id="bob"]`)
+	tb.waitFor("the title without a count", `document.title === "chatapp"`)
 }

@@ -89,12 +89,13 @@ var texts = map[string][2]string{
 	"recipient": {"To", "받는 사람"},
 	"recipient.placeholder": {
 		"user id, room id or ALL", "아이디, 방 아이디 또는 ALL"},
-	"chattype":  {"Kind", "종류"},
-	"chat":      {"Person or everyone (chat)", "사람 또는 모두 (1:1·전체)"},
-	"groupchat": {"Room (groupchat)", "대화방 (그룹)"},
-	"message":   {"Message", "메시지"},
-	"message.placeholder": {
-		"Write a message — Enter sends, Shift+Enter for a new line", "메시지를 입력하세요 — Enter로 보내기, Shift+Enter로 줄 바꿈"},
+	"chattype":            {"Kind", "종류"},
+	"chat":                {"Person or everyone (chat)", "사람 또는 모두 (1:1·전체)"},
+	"groupchat":           {"Room (groupchat)", "대화방 (그룹)"},
+	"message":             {"Message", "메시지"},
+	"message.placeholder": {"Write a message", "메시지를 입력하세요"},
+	"message.keys": {
+		"Enter sends, Shift+Enter starts a new line", "Enter로 보내기, Shift+Enter로 줄 바꿈"},
 	"send":        {"Send", "보내기"},
 	"pending":     {"waiting to send", "보내기 대기 중"},
 	"empty":       {"No messages yet.", "아직 메시지가 없습니다."},

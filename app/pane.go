@@ -275,7 +275,7 @@ func (s *Shell) renderComposer() app.UI {
 		),
 		app.Div().Class("composer-main").Body(
 			app.Textarea().ID("dataInput").Class("field message").Rows(1).
-				Placeholder(s.t("message.placeholder")).Aria("label", s.t("message")).
+				Placeholder(s.t("message.placeholder")).Aria("label", s.t("message")).Title(s.t("message.keys")).
 				Attr("enterkeyhint", "send").Attr("autocomplete", "off").
 				Aria("describedby", "charCount").
 				OnInput(s.onDraft),

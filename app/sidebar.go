@@ -20,7 +20,7 @@ func (s *Shell) renderSidebar(state string) app.UI {
 		Body(
 			app.Header().Class("side-head").Body(
 				app.Div().Class("brand").Body(
-					app.Img().Class("logo").Src("/web/icon.svg").Alt(""),
+					app.Img().Class("logo").Src("/web/icon.svg").Role("presentation"),
 					app.Span().Text(s.t("title")),
 				),
 				app.Span().
