@@ -28,6 +28,25 @@ import (
 	"chatapp/shared"
 )
 
+// serveApp starts a server for a browser test (with extra flags) and
+// returns it with the app's address.
+func serveApp(t *testing.T, args ...string) (*proc, string) {
+	t.Helper()
+	p := startServer(t, t.TempDir(), args...)
+	base := "http://" + p.addr
+	requireWasm(t, base)
+	return p, base
+}
+
+// openTab starts a browser on the app and waits until it is connected.
+func openTab(t *testing.T, name, base string) *tab {
+	t.Helper()
+	tb := newTab(t, name, base, "en-US")
+	tb.open()
+	tb.waitState("connected")
+	return tb
+}
+
 // clickConv clicks the conversation row of a list entry: sel names the
 // entry (`#peopleList > [data-user-id="bob"]`).
 func (tb *tab) clickConv(sel string) {
@@ -51,9 +70,7 @@ func (pe *peer) history(target, command string) []shared.Message {
 // when a room that sorts first is created.
 func TestBrowserListResortKeepsRows(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t)
 
 	// alice, bob, carol and erin exist and are offline; erin stays as a
 	// member of every room, to receive what is sent there.
@@ -63,9 +80,7 @@ func TestBrowserListResortKeepsRows(t *testing.T) {
 		pe.emit(shared.EventLogin, shared.Login{ID: id, Password: id + "-pw-1", Alias: ptr(names[id])})
 		pe.close()
 	}
-	dave := newTab(t, "dave", base, "en-US")
-	dave.open()
-	dave.waitState("connected")
+	dave := openTab(t, "dave", base)
 	dave.login("dave", "dave-pw-1", "Dave", "")
 	people := `[...document.querySelectorAll("#peopleList > [data-user-id]")].map(e => e.dataset.userId).join(",")`
 	dave.waitFor("dave, alice, bob, carol, erin", people+` === "dave,alice,bob,carol,erin"`)
@@ -168,14 +183,10 @@ func (tb *tab) createRoom(id, name string) {
 // for a conversation.
 func TestBrowserAllMessagesNeverGuessesTheTarget(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t)
 	alice := dialPeer(t, p.addr, "alice", "alice-pw-1")
 	carol := dialPeer(t, p.addr, "carol", "carol-pw-1")
-	bob := newTab(t, "bob", base, "en-US")
-	bob.open()
-	bob.waitState("connected")
+	bob := openTab(t, "bob", base)
 	bob.login("bob", "bob-pw-12", "Bob", "")
 
 	alice.send("bob", shared.CommandChat, "psst, bob")
@@ -207,12 +218,8 @@ func TestBrowserAllMessagesNeverGuessesTheTarget(t *testing.T) {
 // Rename does not revert it.
 func TestBrowserRenameKeepsTheNewName(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
-	tb := newTab(t, "owner", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	_, base := serveApp(t)
+	tb := openTab(t, "owner", base)
 	tb.login("owner", "owner-pw-1", "", "")
 	tb.createRoom("ops", "Ops")
 	tb.renameRoom("ops", "Operations")
@@ -286,9 +293,7 @@ func (tb *tab) replyInAll(to, text string) {
 // again.
 func TestBrowserHistoryPages(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir(), "--msg-rate", "0")
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t, "--msg-rate", "0")
 	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
 	alice := dialPeer(t, p.addr, "alice", "alice-pw-1")
 	if r := bob.emit(shared.EventRoom, shared.RoomRequest{Command: shared.RoomCreate, RoomID: "deep", RoomName: "Deep"}); r.Code != shared.CodeOK {
@@ -304,9 +309,7 @@ func TestBrowserHistoryPages(t *testing.T) {
 	bob.send("alice", shared.CommandChat, "a direct message")
 	alice.close()
 
-	tb := newTab(t, "alice", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	tb := openTab(t, "alice", base)
 	tb.login("alice", "alice-pw-1", "", "")
 	tb.waitMessage(fmt.Sprintf("deep %d", n))
 	tb.waitMessage("a direct message")
@@ -356,13 +359,9 @@ func TestBrowserHistoryPages(t *testing.T) {
 // sentence, not a Go error.
 func TestBrowserSmallBugs(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir(), "--msg-rate", "1", "--msg-burst", "3")
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t, "--msg-rate", "1", "--msg-burst", "3")
 	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
-	tb := newTab(t, "alice", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	tb := openTab(t, "alice", base)
 	tb.login("alice", "alice-pw-1", "", "")
 
 	// Leaving clears the room's messages.
@@ -447,14 +446,10 @@ func (tb *tab) roomAction(button, id string) {
 // first session still logged in.
 func TestBrowserTokenStaysWithItsServer(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t)
 	other := newRecordingServer(t)
 
-	tb := newTab(t, "alice", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	tb := openTab(t, "alice", base)
 	tb.login("alice", "alice-pw-1", "", "")
 	tb.connectTo("127.0.0.1", other.port)
 	tb.waitFor("connected to the other server", `document.querySelector("#status").dataset.state === "connected"`)
@@ -581,13 +576,9 @@ func (tb *tab) axeCheck(what string) {
 // and a skip link leads to the composer.
 func TestBrowserAccessibility(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t)
 	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
-	tb := newTab(t, "alice", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	tb := openTab(t, "alice", base)
 	tb.waitFor("the id field focused", `document.activeElement.id === "idInput"`)
 
 	views := func(state string) {
@@ -688,13 +679,9 @@ func (tb *tab) viewport(w, h int64, phone bool) {
 // day is shown once, and the tab title counts unread messages.
 func TestBrowserProfile(t *testing.T) {
 	t.Parallel()
-	p := startServer(t, t.TempDir())
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, base := serveApp(t)
 	bob := dialPeer(t, p.addr, "bob", "bob-pw-12")
-	tb := newTab(t, "alice", base, "en-US")
-	tb.open()
-	tb.waitState("connected")
+	tb := openTab(t, "alice", base)
 	tb.login("alice", "alice-pw-1", "Alice", "")
 
 	tb.click("profileButton")

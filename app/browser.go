@@ -16,7 +16,7 @@ const (
 	actionStart   = "chat/start"   // no value; posted by Shell.OnMount
 	actionConnect = "chat/connect" // connectForm
 	actionLogin   = "chat/login"   // loginForm
-	actionLogout  = "chat/logout"  // no value
+	actionLogout  = "chat/logout"  // struct{}
 	actionRoom    = "chat/room"    // roomForm
 	actionSend    = "chat/send"    // sendForm
 	actionSelect  = "chat/select"  // conv
@@ -37,59 +37,28 @@ var theService atomic.Pointer[service]
 // one in its own goroutine with a ctx whose source is <body>.
 func registerActions() {
 	app.Handle(actionStart, func(ctx app.Context, _ app.Action) { startService(ctx) })
-	with := func(f func(*service, app.Action)) app.ActionHandler {
-		return func(_ app.Context, a app.Action) {
-			if s := theService.Load(); s != nil {
-				f(s, a)
-			}
+	handle(actionConnect, func(s *service, f connectForm) { s.Connect(f.Host, f.Port) })
+	handle(actionLogin, (*service).Login)
+	handle(actionLogout, func(s *service, _ struct{}) { s.Logout() })
+	handle(actionRoom, (*service).Room)
+	handle(actionSend, (*service).Send)
+	handle(actionSelect, (*service).Select)
+	handle(actionProfile, (*service).Profile)
+	handle(actionPage, (*service).Page)
+	handle(actionFollow, (*service).Following)
+	handle(actionLang, (*service).SetLang)
+}
+
+// handle installs the handler of an action whose value is a T: f runs on
+// the service, once it exists, with the value (an action with another
+// value is a programming error and is ignored).
+func handle[T any](name string, f func(*service, T)) {
+	app.Handle(name, func(_ app.Context, a app.Action) {
+		v, ok := a.Value.(T)
+		if s := theService.Load(); s != nil && ok {
+			f(s, v)
 		}
-	}
-	app.Handle(actionConnect, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(connectForm); ok {
-			s.Connect(f.Host, f.Port)
-		}
-	}))
-	app.Handle(actionLogin, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(loginForm); ok {
-			s.Login(f)
-		}
-	}))
-	app.Handle(actionLogout, with(func(s *service, _ app.Action) { s.Logout() }))
-	app.Handle(actionRoom, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(roomForm); ok {
-			s.Room(f)
-		}
-	}))
-	app.Handle(actionSend, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(sendForm); ok {
-			s.Send(f)
-		}
-	}))
-	app.Handle(actionSelect, with(func(s *service, a app.Action) {
-		if c, ok := a.Value.(conv); ok {
-			s.Select(c)
-		}
-	}))
-	app.Handle(actionProfile, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(profileForm); ok {
-			s.Profile(f)
-		}
-	}))
-	app.Handle(actionPage, with(func(s *service, a app.Action) {
-		if older, ok := a.Value.(bool); ok {
-			s.Page(older)
-		}
-	}))
-	app.Handle(actionFollow, with(func(s *service, a app.Action) {
-		if at, ok := a.Value.(bool); ok {
-			s.Following(at)
-		}
-	}))
-	app.Handle(actionLang, with(func(s *service, a app.Action) {
-		if l, ok := a.Value.(string); ok {
-			s.SetLang(l)
-		}
-	}))
+	})
 }
 
 // startService creates the service once and starts its loop with the

@@ -350,13 +350,3 @@ func (l *link) write(gen int64, frames ...[]byte) {
 		}
 	}
 }
-
-// current returns the generation of the open connection, 0 when none.
-func (l *link) current() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ws == nil {
-		return 0
-	}
-	return l.gen
-}

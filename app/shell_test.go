@@ -387,3 +387,36 @@ func TestShell_PickingAConversationFillsTheComposer(t *testing.T) {
 		t.Fatalf("composer to %q as %q", s.value("recepientInput"), s.value("chattype"))
 	}
 }
+
+// Links in messages: http and https only, as text nodes and <a> elements
+// (never markup), trailing punctuation left out.
+func TestLinkify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text string
+		want string // rendered, links as [href]
+	}{
+		{"see https://example.org/a?b=1.", "see [https://example.org/a?b=1]."},
+		{"(http://x.org/p) and https://y.org", "([http://x.org/p]) and [https://y.org]"},
+		{"javascript:alert(1) ftp://x.org", "javascript:alert(1) ftp://x.org"},
+		{`https://x.org/"><script>`, `[https://x.org/]"><script>`},
+		{"no link", "no link"},
+	}
+	for _, tt := range tests {
+		doc := parse(t, app.HTMLString(app.P().Body(linkify(tt.text)...)))
+		var b strings.Builder
+		for _, n := range doc.children[0].children {
+			if n.tag == "a" {
+				if n.attrs["rel"] != "noopener noreferrer" || n.attrs["target"] != "_blank" || n.textContent() != n.attrs["href"] {
+					t.Errorf("%q: link %v", tt.text, n.attrs)
+				}
+				b.WriteString("[" + n.attrs["href"] + "]")
+				continue
+			}
+			b.WriteString(n.textContent())
+		}
+		if nospace := strings.NewReplacer(" ", ""); nospace.Replace(b.String()) != nospace.Replace(tt.want) { // parse trims text nodes
+			t.Errorf("%q renders %q, want %q", tt.text, b.String(), tt.want)
+		}
+	}
+}

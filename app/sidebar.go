@@ -74,7 +74,7 @@ func (s *Shell) renderMe() app.UI {
 		app.Button().ID("profileButton").Class("chip").Type("button").
 			Text(s.t("profile.edit")).OnClick(s.openDialog(dlgProfile)),
 		app.Button().ID("logoutButton").Class("chip").Type("button").
-			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { ctx.NewAction(actionLogout) }),
+			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { ctx.NewActionWithValue(actionLogout, struct{}{}) }),
 	)
 }
 
