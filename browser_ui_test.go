@@ -235,6 +235,21 @@ func TestBrowserRenameKeepsTheNewName(t *testing.T) {
 	if v := eval[string](tb, `document.querySelector('#roomList > [data-room-id="ops"] .conv-name').textContent`); v != "Operations" {
 		t.Errorf("Rename made the room %q", v)
 	}
+
+	// The room menu acts on the room now selected, not on the one it was
+	// first rendered for.
+	tb.createRoom("dev", "Dev")
+	tb.do(chromedp.Click(chromedp.ID("convAll")))
+	tb.clickConv(`#roomList > [data-room-id="ops"]`)
+	tb.waitFor("ops open", `document.querySelector("#convTitle").textContent === "# Operations"`)
+	tb.clickConv(`#roomList > [data-room-id="dev"]`)
+	tb.waitFor("dev open", `document.querySelector("#convTitle").textContent === "# Dev"`)
+	tb.click("roomMenuButton")
+	tb.click("menuLeave")
+	tb.waitNotice("roomNotice", "info", "Left the room.")
+	if got := eval[string](tb, `[...document.querySelectorAll("#roomList > [data-room-id]")].map(e => e.dataset.roomId + "=" + e.dataset.member).join(",")`); got != "ops=true,dev=false" {
+		t.Errorf("after Leave in dev's menu: %s", got)
+	}
 }
 
 // openRoomForm opens the room dialog (the seed's room fields and five

@@ -63,10 +63,11 @@ type service struct {
 	gen       int64 // the connection CONNECT was accepted on; 0 when none
 	authed    bool  // that connection is logged in
 	notices   map[string]notice
-	outq      [][]byte  // frames a callback asked to send, written after unlocking
-	queued    bool      // a publish is scheduled
-	published time.Time // when the last View was built
-	dirty     bool      // the cache must be written
+	done      map[string]int // requests answered 200, by notice area: the page closes the dialog that sent one
+	outq      [][]byte       // frames a callback asked to send, written after unlocking
+	queued    bool           // a publish is scheduled
+	published time.Time      // when the last View was built
+	dirty     bool           // the cache must be written
 	started   bool
 
 	waitingLogin *loginForm // pressed before the socket was up
@@ -79,6 +80,7 @@ func newService(h host) *service {
 		lang:    langEN,
 		state:   stateOffline,
 		notices: map[string]notice{},
+		done:    map[string]int{},
 	}
 	s.link = newLink(s, h.online)
 	return s

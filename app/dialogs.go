@@ -161,7 +161,7 @@ func (s *Shell) renderRoomDialog() app.UI {
 		if primary {
 			class = "primary"
 		}
-		return app.Button().ID(id).Class(class).Type("button").Text(s.t(key)).OnClick(s.onRoom(cmd))
+		return app.Button().ID(id).Class(class).Type("button").Text(s.t(key)).OnClick(s.onRoom(cmd), app.EventScope(cmd))
 	}
 	title, create := s.t("room.create.title"), !s.renamed
 	if s.renamed {

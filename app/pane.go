@@ -52,7 +52,7 @@ func (s *Shell) renderPane(state string) app.UI {
 					return app.Div().Class("banner join").Body(
 						app.Span().Text(s.t("room.join.hint")),
 						app.Button().ID("joinHintButton").Class("chip strong").Type("button").
-							Text(s.t("room.join")).OnClick(s.onRoomCommand(shared.RoomJoin, v.ToRecipient)),
+							Text(s.t("room.join")).OnClick(s.onRoomCommand(shared.RoomJoin, v.ToRecipient), app.EventScope(v.Selected)),
 					)
 				}),
 				slot(v.LoggedIn && !v.NeedJoin, s.renderEdge),
@@ -88,11 +88,14 @@ func (s *Shell) renderEdge() app.UI {
 }
 
 // renderRoomMenu is the selected room's menu: rename and delete for its
-// owner, leave or join.
+// owner, leave or join. Its handlers name the room, so they are scoped by
+// it and by the item: go-app reuses the menu's elements for the next room
+// and for items that come and go.
 func (s *Shell) renderRoomMenu() app.UI {
 	r := s.view.Room
 	item := func(id, key string, h app.EventHandler) app.UI {
-		return app.Button().ID(id).Class("menu-item").Type("button").Text(s.t(key)).OnClick(h)
+		return app.Button().ID(id).Class("menu-item").Type("button").Text(s.t(key)).
+			OnClick(func(ctx app.Context, e app.Event) { closeMenu(); h(ctx, e) }, app.EventScope(r.Conv, id))
 	}
 	return app.Details().ID("roomMenu").Class("room-menu").Body(
 		app.Summary().ID("roomMenuButton").Class("chip").Text(s.t("room.menu")),
@@ -108,6 +111,16 @@ func (s *Shell) renderRoomMenu() app.UI {
 			}),
 		),
 	)
+}
+
+// closeMenu closes the room menu: the browser keeps a <details> open, and
+// go-app reuses the element for the next room.
+func closeMenu() {
+	if app.IsClient {
+		if m := app.Window().GetElementByID("roomMenu"); m.Truthy() {
+			m.Set("open", false)
+		}
+	}
 }
 
 func (s *Shell) renderLogin() app.UI {

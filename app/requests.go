@@ -154,6 +154,7 @@ func (s *service) Profile(f profileForm) {
 		s.m.me = &u
 		s.token = r.Token
 		s.notices["profile"] = info("profile.saved")
+		s.done["profile"]++
 		s.saveSessionLocked()
 	})
 	s.changedLocked()
@@ -233,6 +234,7 @@ func (s *service) roomAnswerLocked(f roomForm, r shared.Response) {
 		return
 	}
 	s.notices["room"] = info("room.done." + f.Command)
+	s.done["room"]++
 	c := roomConv(f.ID)
 	switch f.Command {
 	case shared.RoomCreate, shared.RoomJoin:

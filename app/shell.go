@@ -46,7 +46,7 @@ type Shell struct {
 	lastSelected conv
 	lastLang     string
 	lastLoggedIn bool
-	lastNotice   map[string]notice
+	lastDone     map[string]int
 	anchor       anchor
 
 	values map[string]string // field values when not in a browser
@@ -159,6 +159,7 @@ func (s *Shell) viewChanged(ctx app.Context) {
 	if v.Selected != s.lastSelected {
 		s.lastSelected = v.Selected
 		s.reply = nil
+		closeMenu()
 		s.setValue("recepientInput", v.ToRecipient)
 		s.setValue("chattype", v.ToCommand)
 		follow = true
@@ -166,18 +167,12 @@ func (s *Shell) viewChanged(ctx app.Context) {
 			focus = "dataInput"
 		}
 	}
-	for area, n := range v.Notices {
-		if old, ok := s.lastNotice[area]; ok && old.text(langEN) == n.text(langEN) || n.Error {
-			continue
-		}
-		switch {
-		case area == "room" && s.dialog == dlgRoom && n.Key != "":
-			s.dialog = "" // done: the room opens, the notice shows in the pane
-		case area == "profile" && s.dialog == dlgProfile && n.Key == "profile.saved":
-			s.dialog = ""
+	for area, dlg := range map[string]string{"room": dlgRoom, "profile": dlgProfile} {
+		if v.Done[area] != s.lastDone[area] && s.dialog == dlg {
+			s.dialog = "" // done: a new room opens, the notice shows in the pane
 		}
 	}
-	s.lastNotice = v.Notices
+	s.lastDone = v.Done
 	if !app.IsClient {
 		return
 	}

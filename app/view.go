@@ -47,6 +47,9 @@ type View struct {
 	History string
 	Newer   bool
 	Notices map[string]notice
+	// Done counts the requests answered 200 by notice area ("room",
+	// "profile"): when it moves, the dialog that sent one has done its job.
+	Done map[string]int
 }
 
 // The states of the log's old end (View.History, #log data-history).
@@ -115,6 +118,7 @@ func (s *service) viewLocked() View {
 		Unread: m.unreadTotal(), AllUnread: m.unread[allConv],
 		Selected: m.selected,
 		Notices:  make(map[string]notice, len(s.notices)),
+		Done:     map[string]int{"room": s.done["room"], "profile": s.done["profile"]},
 	}
 	for k, n := range s.notices {
 		v.Notices[k] = n
