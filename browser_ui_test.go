@@ -173,7 +173,7 @@ func (tb *tab) createRoom(id, name string) {
 	tb.set("roomIdInput", id)
 	tb.set("roomNameInput", name)
 	tb.click("createRoomButton")
-	tb.waitFor(fmt.Sprintf("room %s created", id), `document.querySelector('#roomList > [data-room-id="`+id+`"]')`)
+	tb.waitFor(fmt.Sprintf("room %s created", id), `document.querySelector('#roomList > [data-room-id="`+id+`"]') && !document.querySelector("#roomDialog").open`)
 }
 
 // TestBrowserAllMessagesNeverGuessesTheTarget is bug 2: in "All
@@ -231,6 +231,7 @@ func TestBrowserRenameKeepsTheNewName(t *testing.T) {
 		t.Errorf("the name field holds %q after coming back to the room", v)
 	}
 	tb.click("updateRoomButton")
+	tb.waitFor("the dialog closed", `!document.querySelector("#roomDialog").open`)
 	tb.waitNotice("roomNotice", "info", "Room renamed.")
 	if v := eval[string](tb, `document.querySelector('#roomList > [data-room-id="ops"] .conv-name').textContent`); v != "Operations" {
 		t.Errorf("Rename made the room %q", v)
@@ -269,6 +270,7 @@ func (tb *tab) renameRoom(id, name string) {
 	tb.openRename()
 	tb.set("roomNameInput", name)
 	tb.click("updateRoomButton")
+	tb.waitFor("the dialog closed", `!document.querySelector("#roomDialog").open`)
 	tb.waitNotice("roomNotice", "info", "Room renamed.")
 }
 
