@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -287,15 +286,8 @@ func (tb *tab) checkOrdered() {
 // with UPDATE_SCREENSHOTS=1, writes it to docs/screenshots/name.
 func (tb *tab) screenshot(name string, w, h int64, phone bool, ready string) {
 	tb.t.Helper()
-	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
-	if phone {
-		opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulatePortrait,
-			func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-				p.Mobile = true
-			}}
-	}
-	tb.do(chromedp.EmulateViewport(w, h, opts...))
-	tb.waitFor("layout at "+name, `window.innerWidth === `+strconv.FormatInt(w, 10)+` && (`+ready+`)`)
+	tb.viewport(w, h, phone)
+	tb.waitFor("layout at "+name, ready)
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -435,22 +427,13 @@ func TestBrowserChat(t *testing.T) {
 
 	// Screenshots of a real conversation (no transitions: the drawer must
 	// be where it ends up).
-	media := func(dark bool) {
-		f := []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}
-		if dark {
-			f = append(f, &emulation.MediaFeature{Name: "prefers-color-scheme", Value: "dark"})
-		}
-		if _, err := chromedp.Call(alice.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: f}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	media(false)
+	alice.emulate(false)
 	alice.screenshot("desktop.png", 1280, 800, false, "true") // all messages
 	alice.do(chromedp.Click(chromedp.CSS(`#roomList > [data-room-id="lounge"] button`)))
 	alice.waitFor("the room view", `document.querySelectorAll("#result > [data-seq]").length === 2`)
-	media(true)
+	alice.emulate(true)
 	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)"`)
-	media(false)
+	alice.emulate(false)
 	// The sidebar is a closed drawer: the conversation has the screen.
 	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
 	if w := eval[int](alice, `document.documentElement.scrollWidth`); w > 375 {
