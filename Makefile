@@ -56,11 +56,13 @@ dist: wasm
 run: build
 	./chatapp --port $(PORT)
 
-# npm socket.io-client for the interop test (testdata/interop) and the
-# socket.io reference peer the bench tests also drive (bench/peer).
+# npm socket.io-client for the interop test (testdata/interop), the
+# socket.io reference peer the bench tests also drive (bench/peer), and
+# axe-core, which the browser tests inject to check accessibility.
 interop-deps:
 	cd testdata/interop && npm ci --no-audit --no-fund --loglevel=error
 	cd bench/peer && npm ci --no-audit --no-fund --loglevel=error
+	cd testdata/axe && npm ci --no-audit --no-fund --loglevel=error
 
 test: build vet interop-deps
 	@[ -n "$$CHATAPP_CLEAN_BUILD" ] || echo "note: TestCleanCloneBuild skips unless CHATAPP_CLEAN_BUILD=1 (.ci/run sets it)"

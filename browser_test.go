@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -48,8 +47,10 @@ func chromiumPath(t *testing.T) string {
 	return p
 }
 
-// waitTimeout bounds every wait for a condition in the page.
-const waitTimeout = 20 * time.Second
+// waitTimeout bounds every wait for a condition in the page. It is long:
+// the machine is shared, and a browser compiling app.wasm next to others
+// may not answer for many seconds.
+const waitTimeout = 45 * time.Second
 
 // tab is one browser (its own process and profile) with one page.
 type tab struct {
@@ -167,6 +168,7 @@ func (tb *tab) describe() string {
 		out.push("status=" + (q("#status") ? q("#status").dataset.state : "?"));
 		out.push("mounted=" + (q("#root") ? q("#root").dataset.mounted : "?"));
 		for (const n of document.querySelectorAll(".notice:not([hidden])")) out.push(n.id + ": " + n.textContent);
+		out.push("history=" + (q("#log") ? q("#log").dataset.history : "?"));
 		out.push("result=" + JSON.stringify([...document.querySelectorAll("#result > [data-seq]")].map(e => e.dataset.seq + " " + e.querySelector(".msg-text").textContent)));
 		out.push("outbox=" + JSON.stringify([...document.querySelectorAll("#outbox > *")].map(e => e.querySelector(".msg-text").textContent)));
 		return out.join("\n");
@@ -258,7 +260,7 @@ func (tb *tab) waitNotice(id, kind, text string) {
 // seqs returns the data-seq values of #result in document order.
 func (tb *tab) seqs() []int {
 	tb.t.Helper()
-	raw := eval[[]string](tb, `[...document.querySelectorAll("#result > *")].map(e => e.dataset.seq || "")`)
+	raw := eval[[]string](tb, `[...document.querySelectorAll("#result > [data-seq]")].map(e => e.dataset.seq)`)
 	out := make([]int, len(raw))
 	for i, s := range raw {
 		n, err := strconv.Atoi(s)
@@ -284,15 +286,8 @@ func (tb *tab) checkOrdered() {
 // with UPDATE_SCREENSHOTS=1, writes it to docs/screenshots/name.
 func (tb *tab) screenshot(name string, w, h int64, phone bool, ready string) {
 	tb.t.Helper()
-	opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
-	if phone {
-		opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulatePortrait,
-			func(p *emulation.SetDeviceMetricsOverrideParams, _ *emulation.SetTouchEmulationEnabledParams) {
-				p.Mobile = true
-			}}
-	}
-	tb.do(chromedp.EmulateViewport(w, h, opts...))
-	tb.waitFor("layout at "+name, `window.innerWidth === `+strconv.FormatInt(w, 10)+` && (`+ready+`)`)
+	tb.viewport(w, h, phone)
+	tb.waitFor("layout at "+name, ready)
 	ctx, cancel := context.WithTimeout(tb.ctx, waitTimeout)
 	defer cancel()
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
@@ -332,6 +327,7 @@ func TestBrowserChat(t *testing.T) {
 	for _, tb := range []*tab{alice, bob} {
 		tb.open()
 		tb.waitState("connected")
+		tb.waitFor("the id field focused", `document.activeElement && document.activeElement.id === "idInput"`)
 		if v := eval[string](tb, `document.querySelector("#hostInput").value + ":" + document.querySelector("#portInput").value`); v != p.addr {
 			t.Fatalf("%s: host and port default to %q, want the page's %q", tb.name, v, p.addr)
 		}
@@ -363,19 +359,22 @@ func TestBrowserChat(t *testing.T) {
 		t.Fatalf("the composer kept %q after sending", v)
 	}
 
-	// A room: alice creates it, bob joins, both write.
-	alice.set("roomIdInput", "lounge")
-	alice.set("roomNameInput", "The Lounge")
-	alice.click("createRoomButton")
+	// A room: alice creates it in the room dialog, bob joins, both write.
+	alice.createRoom("lounge", "The Lounge")
 	alice.waitNotice("roomNotice", "info", "Room created.")
-	bob.waitFor("the new room in bob's list", `document.querySelector('#roomList > [data-room-id="lounge"]')`)
-	alice.click("createRoomButton") // again: 409
+	bob.waitFor("the new room in bob's list", `document.querySelector('#roomList > [data-room-id="lounge"][data-member="false"]')`)
+	alice.openRoomForm()
+	alice.set("roomNameInput", "Another lounge")
+	alice.roomAction("createRoomButton", "lounge") // again: 409, shown in the dialog
 	alice.waitNotice("roomNotice", "error", "That room already exists.")
-	bob.set("roomIdInput", "lounge")
-	bob.click("deleteRoomButton") // not the owner: 403
+	alice.do(chromedp.KeyEvent("\x1b")) // Escape closes it
+	alice.waitFor("the dialog closed", `!document.querySelector("#roomDialog").open`)
+	bob.roomAction("deleteRoomButton", "lounge") // not the owner: 403, after the confirmation
+	bob.click("confirmOK")
 	bob.waitNotice("roomNotice", "error", "Only the room's owner can do that.")
-	bob.click("joinRoomButton")
+	bob.do(chromedp.Click(chromedp.CSS(`#roomList > [data-room-id="lounge"] button.join`)))
 	bob.waitNotice("roomNotice", "info", "Joined.")
+	bob.waitFor("the joined room open", `document.querySelector("#convTitle").textContent === "# The Lounge"`)
 	for _, tb := range []*tab{alice, bob} {
 		tb.waitFor("2 members", `document.querySelector('#roomList > [data-room-id="lounge"] .members').textContent === "2"`)
 	}
@@ -402,6 +401,7 @@ func TestBrowserChat(t *testing.T) {
 	markup := `<b>x</b><script>window.pwned=1</script><img src=x onerror="window.pwned=2">`
 	bob.send("ALL", "chat", markup)
 	alice.do(chromedp.Click(chromedp.ID("convEverything")))
+	bob.do(chromedp.Click(chromedp.ID("convEverything")))
 	alice.waitMessage(markup)
 	bob.waitMessage(markup)
 	for _, tb := range []*tab{alice, bob} {
@@ -427,29 +427,20 @@ func TestBrowserChat(t *testing.T) {
 
 	// Screenshots of a real conversation (no transitions: the drawer must
 	// be where it ends up).
-	media := func(dark bool) {
-		f := []*emulation.MediaFeature{{Name: "prefers-reduced-motion", Value: "reduce"}}
-		if dark {
-			f = append(f, &emulation.MediaFeature{Name: "prefers-color-scheme", Value: "dark"})
-		}
-		if _, err := chromedp.Call(alice.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: f}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	media(false)
+	alice.emulate(false)
 	alice.screenshot("desktop.png", 1280, 800, false, "true") // all messages
 	alice.do(chromedp.Click(chromedp.CSS(`#roomList > [data-room-id="lounge"] button`)))
 	alice.waitFor("the room view", `document.querySelectorAll("#result > [data-seq]").length === 2`)
-	media(true)
+	alice.emulate(true)
 	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)"`)
-	media(false)
+	alice.emulate(false)
 	// The sidebar is a closed drawer: the conversation has the screen.
 	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
 	if w := eval[int](alice, `document.documentElement.scrollWidth`); w > 375 {
 		t.Fatalf("at 375 px the page is %d px wide", w)
 	}
 	alice.waitFor("composer usable at phone width", `(() => {
-		for (const id of ["dataInput", "sendButton", "recepientInput", "chattype"]) {
+		for (const id of ["dataInput", "sendButton", "addressSummary"]) {
 			const r = document.getElementById(id).getBoundingClientRect();
 			if (r.width < 20 || r.left < 0 || r.right > innerWidth || r.bottom > innerHeight) return false;
 		}
@@ -635,6 +626,7 @@ func TestBrowserPWA(t *testing.T) {
 	// The connect controls: another port that nobody serves is reported
 	// next to them; the page's own server again reconnects.
 	_, port, _ := net.SplitHostPort(p.addr)
+	tb.openSettings()
 	tb.set("portInput", strconv.Itoa(closedPort(t)))
 	tb.click("connectButton")
 	tb.waitNotice("connectNotice", "error", "Cannot reach 127.0.0.1:")

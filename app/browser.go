@@ -16,11 +16,14 @@ const (
 	actionStart   = "chat/start"   // no value; posted by Shell.OnMount
 	actionConnect = "chat/connect" // connectForm
 	actionLogin   = "chat/login"   // loginForm
-	actionLogout  = "chat/logout"  // no value
+	actionLogout  = "chat/logout"  // struct{}
 	actionRoom    = "chat/room"    // roomForm
 	actionSend    = "chat/send"    // sendForm
-	actionSelect  = "chat/select"  // string: a conversation key
+	actionSelect  = "chat/select"  // conv
 	actionLang    = "chat/lang"    // string: langEN or langKO
+	actionProfile = "chat/profile" // profileForm
+	actionPage    = "chat/page"    // bool: true for an older page, false for a newer one
+	actionFollow  = "chat/follow"  // bool: the log is scrolled to its newest message
 )
 
 // connectForm is the value of the connect action.
@@ -34,44 +37,28 @@ var theService atomic.Pointer[service]
 // one in its own goroutine with a ctx whose source is <body>.
 func registerActions() {
 	app.Handle(actionStart, func(ctx app.Context, _ app.Action) { startService(ctx) })
-	with := func(f func(*service, app.Action)) app.ActionHandler {
-		return func(_ app.Context, a app.Action) {
-			if s := theService.Load(); s != nil {
-				f(s, a)
-			}
+	handle(actionConnect, func(s *service, f connectForm) { s.Connect(f.Host, f.Port) })
+	handle(actionLogin, (*service).Login)
+	handle(actionLogout, func(s *service, _ struct{}) { s.Logout() })
+	handle(actionRoom, (*service).Room)
+	handle(actionSend, (*service).Send)
+	handle(actionSelect, (*service).Select)
+	handle(actionProfile, (*service).Profile)
+	handle(actionPage, (*service).Page)
+	handle(actionFollow, (*service).Following)
+	handle(actionLang, (*service).SetLang)
+}
+
+// handle installs the handler of an action whose value is a T: f runs on
+// the service, once it exists, with the value (an action with another
+// value is a programming error and is ignored).
+func handle[T any](name string, f func(*service, T)) {
+	app.Handle(name, func(_ app.Context, a app.Action) {
+		v, ok := a.Value.(T)
+		if s := theService.Load(); s != nil && ok {
+			f(s, v)
 		}
-	}
-	app.Handle(actionConnect, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(connectForm); ok {
-			s.Connect(f.Host, f.Port)
-		}
-	}))
-	app.Handle(actionLogin, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(loginForm); ok {
-			s.Login(f)
-		}
-	}))
-	app.Handle(actionLogout, with(func(s *service, _ app.Action) { s.Logout() }))
-	app.Handle(actionRoom, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(roomForm); ok {
-			s.Room(f)
-		}
-	}))
-	app.Handle(actionSend, with(func(s *service, a app.Action) {
-		if f, ok := a.Value.(sendForm); ok {
-			s.Send(f)
-		}
-	}))
-	app.Handle(actionSelect, with(func(s *service, a app.Action) {
-		if conv, ok := a.Value.(string); ok {
-			s.Select(conv)
-		}
-	}))
-	app.Handle(actionLang, with(func(s *service, a app.Action) {
-		if l, ok := a.Value.(string); ok {
-			s.SetLang(l)
-		}
-	}))
+	})
 }
 
 // startService creates the service once and starts its loop with the
@@ -82,7 +69,6 @@ func startService(ctx app.Context) {
 		return
 	}
 	u := app.Window().URL()
-	pageHost, pagePort = u.Hostname(), u.Port()
 	lang := app.Window().Get("navigator").Get("language")
 	tag := ""
 	if lang.Truthy() {

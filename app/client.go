@@ -3,55 +3,22 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"chatapp/shared"
 )
 
-// Connection states, rendered as data-state on #status.
 const (
-	stateConnected  = "connected"
-	stateConnecting = "connecting"
-	stateOffline    = "offline"
-)
-
-// Reconnect timing: exponential backoff with full jitter, the first retry
-// within backoffBase, never waiting longer than backoffCap.
-const (
-	backoffBase = time.Second
-	backoffCap  = 10 * time.Second
-	// dialTimeout bounds the WebSocket handshake plus the Engine.IO open
-	// packet.
-	dialTimeout = 10 * time.Second
-	// offlinePoll is how often the loop looks again while the browser says
-	// it is offline and no online event came.
-	offlinePoll = 30 * time.Second
 	// retryLater is the pause before a message refused with 429 or 500 is
 	// sent again.
 	retryLater = 2 * time.Second
-	// historyLimit is how many messages a conversation loads when it opens.
-	historyLimit = 50
+	// publishGap is the least time between two Views: a replay of hundreds
+	// of messages re-renders the page a few times, not once per message.
+	publishGap = 100 * time.Millisecond
 )
-
-// backoff returns the pause before reconnect attempt n (0 = the first
-// retry): a uniformly random duration in [0, min(cap, base·2ⁿ)) ("full
-// jitter"). r returns a float in [0, 1).
-func backoff(n int, r func() float64) time.Duration {
-	ceil := backoffCap
-	if n < 8 {
-		ceil = min(backoffCap, backoffBase<<n)
-	}
-	return time.Duration(r() * float64(ceil))
-}
 
 // host is what the service needs from where it runs: the browser glue in
 // browser.go, or a test.
@@ -66,90 +33,57 @@ type host interface {
 	online() bool
 }
 
-// Request kinds awaiting an ack.
-const (
-	reqLogin   = "login"
-	reqLogout  = "logout"
-	reqRoom    = "room"
-	reqMessage = "message"
-	reqHistory = "history"
-)
-
-type pendingAck struct {
-	kind    string
-	gen     int64
-	cid     string // reqMessage
-	roomCmd string // reqRoom
-	roomID  string // reqRoom
-	conv    string // reqHistory
-	offset  bool   // reqLogin: the request carried an offset
-}
-
-// Errors that end a connection.
-var (
-	errDead       = errors.New("no ping from the server within pingInterval+pingTimeout")
-	errRetryNow   = errors.New("reconnect at once")
-	errServerGone = errors.New("the server closed the connection")
-)
-
-// service is the one connection of the app (GOAPP.md §4): it dials the
-// server, speaks Engine.IO/Socket.IO through package shared, keeps the
-// model, persists what must survive a reload, and publishes a View after
-// every change. One service lives for the whole page; components talk to
-// it through go-app actions (browser.go).
+// service is the chat client of the page: it keeps the model of one
+// server's chat, sends the requests the components post (requests.go),
+// applies what the server sends, persists what must survive a reload
+// (storage.go), and publishes a View after every change. The connection
+// itself is the link's (link.go), the ack bookkeeping the calls' (calls.go).
+// One service lives for the whole page; components talk to it through
+// go-app actions (browser.go).
 //
-// Goroutines: the run loop owns the connection and handles every frame it
-// reads; the public methods run on action goroutines. mu guards every field
-// below it; wmu orders writes on the socket (taken before mu, never while
-// holding it).
+// Goroutines: the link's loop calls the linkOwner methods; the public
+// methods run on action goroutines. mu guards every field below it. Frames
+// are written after unlocking (link.write orders them).
 type service struct {
-	h host
+	h    host
+	link *link
 
-	kick  chan struct{} // wake the run loop: online, visible, connect
-	abort chan struct{} // end the current connection (new target)
-	rnd   func() float64
-
-	wmu sync.Mutex
-
-	mu       sync.Mutex
-	m        *model
-	owner    string // folded id whose data m holds ("" none)
-	token    string
-	lastID   string
-	lang     string
-	hostName string
-	port     string
-	secure   bool // wss
-
-	state   string
-	connErr string
-	netDown bool            // waiting for the browser to be online
-	conn    *websocket.Conn // nil unless a Socket.IO session is open
-	gen     int64           // generation of conn
-	ready   bool            // CONNECT accepted on conn
-	authed  bool            // conn is logged in
-	nextAck int64
-	acks    map[int64]pendingAck
-	notices map[string]notice // area ("connect", "login", "room", "send") → notice
-	queued  bool              // a publish is scheduled
-	dirty   bool              // the cache must be written
-	started bool
+	mu        sync.Mutex
+	m         *model
+	calls     calls
+	page      target // the page's own server: the default target
+	target    target // the server; its origin keys what is stored
+	owner     string // folded id whose data m holds ("" none)
+	token     string // the session token of owner on target
+	lastID    string
+	lang      string
+	state     string
+	connErr   error // why the last connection attempt failed
+	netDown   bool  // waiting for the browser to be online
+	gen       int64 // the connection CONNECT was accepted on; 0 when none
+	authed    bool  // that connection is logged in
+	notices   map[string]notice
+	done      map[string]int // requests answered 200, by notice area: the page closes the dialog that sent one
+	outq      [][]byte       // frames a callback asked to send, written after unlocking
+	queued    bool           // a publish is scheduled
+	published time.Time      // when the last View was built
+	dirty     bool           // the cache must be written
+	started   bool
 
 	waitingLogin *loginForm // pressed before the socket was up
 }
 
 func newService(h host) *service {
-	return &service{
+	s := &service{
 		h:       h,
-		kick:    make(chan struct{}, 1),
-		abort:   make(chan struct{}, 1),
-		rnd:     rand.Float64,
 		m:       newModel(),
 		lang:    langEN,
 		state:   stateOffline,
-		acks:    map[int64]pendingAck{},
 		notices: map[string]notice{},
+		done:    map[string]int{},
 	}
+	s.link = newLink(s, h.online)
+	return s
 }
 
 // start loads what the last page left in localStorage, publishes it, and
@@ -166,8 +100,11 @@ func (s *service) start(ctx context.Context, pageURL *url.URL, lang string) {
 	s.load(pageURL, lang)
 	s.changedLocked()
 	s.mu.Unlock()
-	go s.run(ctx)
+	go s.link.run(ctx)
 }
+
+// Kick makes the link reconnect now if it is waiting.
+func (s *service) Kick() { s.link.Kick() }
 
 // changedLocked schedules one publish (and cache write) for any number of
 // changes. s.mu must be held.
@@ -176,6 +113,10 @@ func (s *service) changedLocked() {
 		return
 	}
 	s.queued = true
+	if wait := publishGap - time.Since(s.published); wait > 0 {
+		time.AfterFunc(wait, func() { s.h.schedule(s.flush) })
+		return
+	}
 	s.h.schedule(s.flush)
 }
 
@@ -183,6 +124,7 @@ func (s *service) changedLocked() {
 func (s *service) flush() {
 	s.mu.Lock()
 	s.queued = false
+	s.published = time.Now()
 	if s.dirty {
 		s.dirty = false
 		s.saveCacheLocked()
@@ -192,442 +134,118 @@ func (s *service) flush() {
 	s.h.publish(v)
 }
 
-func (s *service) setNoticeLocked(area, key string, isErr bool) {
-	s.notices[area] = notice{Text: tr(s.lang, key), Error: isErr}
-}
-
-func (s *service) setErrorLocked(area, text string) {
-	s.notices[area] = notice{Text: text, Error: true}
-}
-
-// Kick makes the loop reconnect now if it is waiting: the browser came
-// back online, or the tab became visible.
-func (s *service) Kick() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
+// requestLocked records a request on the logged-in connection and returns
+// its frame and that connection; done runs with s.mu held. With no
+// connection the request fails at once with codeLost. s.mu must be held;
+// write the frame after unlocking.
+func (s *service) requestLocked(name string, payload any, done func(shared.Response)) (int64, []byte) {
+	if s.gen == 0 {
+		done(shared.Response{Code: codeLost})
+		return 0, nil
 	}
+	return s.gen, s.calls.frame(s.gen, name, payload, done)
 }
 
-// run is the connection loop.
-func (s *service) run(ctx context.Context) {
-	attempt := 0
-	for ctx.Err() == nil {
-		if !s.h.online() {
-			s.setNetDown(true)
-			s.wait(ctx, offlinePoll)
-			continue
-		}
-		s.setNetDown(false)
-		s.setState(stateConnecting, "")
-		select { // a kick from before this attempt is stale
-		case <-s.kick:
-		default:
-		}
-		established, err := s.session(ctx)
-		if established {
-			attempt = 0
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if errors.Is(err, errRetryNow) {
-			continue
-		}
-		s.setState(stateOffline, errText(err))
-		s.wait(ctx, backoff(attempt, s.rnd))
-		attempt++
-	}
-}
+// The linkOwner side: what the connection reports.
 
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-func (s *service) wait(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-s.kick:
-	case <-s.abort:
-	case <-ctx.Done():
-	}
-}
-
-func (s *service) setNetDown(down bool) {
+func (s *service) dialTarget() (string, []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if down {
-		s.state, s.connErr = stateOffline, ""
-	}
-	if s.netDown != down || down {
-		s.netDown = down
-		s.changedLocked()
-	}
-}
-
-func (s *service) setState(st, why string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == st && s.connErr == why {
-		return
-	}
-	s.state, s.connErr = st, why
-	s.changedLocked()
-}
-
-// socketURL is the Engine.IO WebSocket endpoint of the target.
-func (s *service) socketURL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	scheme := "ws"
-	if s.secure {
-		scheme = "wss"
-	}
-	host := s.hostName
-	if s.port != "" {
-		host = net.JoinHostPort(s.hostName, s.port)
-	} else if strings.Contains(host, ":") {
-		host = "[" + host + "]"
-	}
-	return scheme + "://" + host + "/socket.io/?EIO=4&transport=websocket"
-}
-
-// session runs one connection: dial, open packet, CONNECT, then frames
-// until it ends. established reports whether CONNECT was accepted.
-func (s *service) session(ctx context.Context) (established bool, err error) {
-	select { // an abort from before this connection is stale
-	case <-s.abort:
-	default:
-	}
-	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
-	c, _, err := websocket.Dial(dctx, s.socketURL(), nil)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	c.SetReadLimit(-1) // history answers can be large; the server bounds them
-
-	// The reader goroutine hands frames over. A browser WebSocket's Close
-	// waits for the closing handshake, which a dead link never completes,
-	// so this loop never waits for Read or Close: it just leaves.
-	frames := make(chan []byte, 64)
-	readErr := make(chan error, 1)
-	done := make(chan struct{})
-	go func() {
-		for {
-			typ, b, err := c.Read(context.Background())
-			if err != nil {
-				readErr <- err
-				return
-			}
-			if typ != websocket.MessageText {
-				continue
-			}
-			select {
-			case frames <- b:
-			case <-done:
-				return
-			}
-		}
-	}()
-
-	s.mu.Lock()
-	s.gen++
-	gen := s.gen
-	s.mu.Unlock()
-	defer func() {
-		close(done)
-		s.ended(gen)
-		go c.CloseNow()
-	}()
-
-	// The open packet gives the heartbeat timing.
-	var open shared.EngineOpen
-	t := time.NewTimer(dialTimeout)
-	defer t.Stop()
-	select {
-	case b := <-frames:
-		if open, err = shared.ParseEngineOpen(b); err != nil {
-			return false, err
-		}
-	case err := <-readErr:
-		return false, err
-	case <-t.C:
-		return false, errors.New("no open packet")
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	dead := time.Duration(open.PingInterval+open.PingTimeout) * time.Millisecond
-	t.Reset(dead)
-
-	s.mu.Lock()
-	s.conn = c
-	connect := s.connectFrameLocked()
-	s.mu.Unlock()
-	s.write(gen, connect)
-
-	for {
-		select {
-		case b := <-frames:
-			if len(b) == 0 {
-				continue
-			}
-			switch b[0] {
-			case shared.EIOPing:
-				t.Reset(dead)
-				s.write(gen, []byte{shared.EIOPong})
-			case shared.EIOClose:
-				return established, errServerGone
-			case shared.EIOMessage:
-				ok, err := s.packet(gen, b[1:])
-				established = established || ok
-				if err != nil {
-					return established, err
-				}
-			}
-		case err := <-readErr:
-			return established, err
-		case <-t.C:
-			return established, errDead
-		case <-s.abort:
-			return established, errRetryNow
-		case <-ctx.Done():
-			return established, ctx.Err()
-		}
-	}
-}
-
-// connectFrameLocked is the Socket.IO CONNECT, with the session token and
-// offset when there is one. s.mu must be held.
-func (s *service) connectFrameLocked() []byte {
 	if s.token == "" {
-		return []byte("40")
+		return s.target.socketURL(), []byte("40")
 	}
 	off, _ := json.Marshal(s.m.offset) // a quoted decimal string
 	b, _ := json.Marshal(shared.Auth{Token: s.token, Offset: off})
-	return append([]byte("40"), b...)
+	return s.target.socketURL(), append([]byte("40"), b...)
 }
 
-// ended forgets connection gen: requests in flight on it are failed or
-// will be sent again.
-func (s *service) ended(gen int64) {
+func (s *service) linkState(state string, why error, netDown bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen == gen {
-		s.conn, s.ready, s.authed = nil, false, false
-	}
-	for id, a := range s.acks {
-		if a.gen != gen {
-			continue
-		}
-		delete(s.acks, id)
-		switch a.kind {
-		case reqLogin:
-			s.setNoticeLocked("login", "err.lost", true)
-		case reqRoom:
-			s.setNoticeLocked("room", "err.lost", true)
-		}
-	}
-	for i := range s.m.outbox {
-		if s.m.outbox[i].sentIn == gen {
-			s.m.outbox[i].sentIn = 0
-		}
-	}
-	s.changedLocked()
-}
-
-// write sends frames on connection gen, if it is still the current one.
-func (s *service) write(gen int64, frames ...[]byte) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	s.mu.Lock()
-	c := s.conn
-	if s.gen != gen {
-		c = nil
-	}
-	s.mu.Unlock()
-	if c == nil {
+	if s.state == state && s.connErr == why && s.netDown == netDown {
 		return
 	}
-	for _, f := range frames {
-		ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-		err := c.Write(ctx, websocket.MessageText, f)
-		cancel()
-		if err != nil {
-			return // the read side notices the end
-		}
+	s.state, s.connErr, s.netDown = state, why, netDown
+	if state == stateConnected {
+		delete(s.notices, "connect")
 	}
-}
-
-// request builds the frame of a request with an ack id and records what to
-// do with the answer. s.mu must be held; write the frame after unlocking.
-func (s *service) requestLocked(name string, payload any, a pendingAck) []byte {
-	s.nextAck++
-	id := s.nextAck
-	a.gen = s.gen
-	s.acks[id] = a
-	data, err := json.Marshal([]any{name, payload})
-	if err != nil { // plain structs of strings: cannot fail
-		panic("chatapp: encode request: " + err.Error())
-	}
-	return append([]byte{shared.EIOMessage}, shared.AppendPacket(nil, shared.Packet{
-		Type: shared.PacketEvent, ID: id, Data: data,
-	})...)
-}
-
-// packet handles one Socket.IO packet. connected reports an accepted
-// CONNECT; an error ends the connection.
-func (s *service) packet(gen int64, data []byte) (connected bool, err error) {
-	p, err := shared.DecodePacket(data)
-	if err != nil || p.Nsp != "/" {
-		return false, nil // not ours to judge; the server is the authority
-	}
-	switch p.Type {
-	case shared.PacketConnect:
-		s.connected(gen)
-		return true, nil
-	case shared.PacketConnectError:
-		return false, s.connectError(p.Data)
-	case shared.PacketDisconnect:
-		return false, errServerGone
-	case shared.PacketEvent:
-		name, args, err := shared.EventArgs(p.Data)
-		if err != nil || len(args) == 0 {
-			return false, nil
-		}
-		s.event(gen, name, args[0])
-	case shared.PacketAck:
-		var args []shared.Response
-		if json.Unmarshal(p.Data, &args) != nil || len(args) == 0 {
-			return false, nil
-		}
-		s.answer(gen, p.ID, args[0])
-	}
-	return false, nil
+	s.changedLocked()
 }
 
 // connected: CONNECT accepted. With a token the socket is logged in and the
 // server follows with the lists and the replay.
 func (s *service) connected(gen int64) {
 	s.mu.Lock()
-	s.ready = true
-	s.state, s.connErr = stateConnected, ""
-	delete(s.notices, "connect")
+	s.gen = gen
 	s.authed = s.token != "" && s.m.me != nil
 	var frames [][]byte
 	switch {
 	case s.authed:
 		frames = s.afterAuthLocked()
 	case s.waitingLogin != nil:
-		frames = append(frames, s.loginFrameLocked(*s.waitingLogin))
+		_, f := s.loginFrameLocked(*s.waitingLogin)
+		frames = append(frames, f)
 	}
 	s.waitingLogin = nil
 	s.changedLocked()
 	s.mu.Unlock()
-	s.write(gen, frames...)
+	s.link.write(gen, frames...)
 }
 
-// afterAuthLocked returns the frames to send once the socket is logged
-// in: the outbox, then the history of the open conversation. The
-// all-messages view loads no history: it shows what this browser received
-// and sent (the cache keeps it across reloads, the replay fills gaps).
-func (s *service) afterAuthLocked() [][]byte {
-	frames := s.outboxFramesLocked()
-	if f := s.historyFrameLocked(s.m.selected); f != nil {
-		frames = append(frames, f)
-	}
-	return frames
-}
-
-// outboxFramesLocked marks every waiting outbox entry as sent on the
-// current connection and returns their frames, oldest first.
-func (s *service) outboxFramesLocked() [][]byte {
-	if !s.ready || !s.authed {
-		return nil
-	}
-	var frames [][]byte
-	for i := range s.m.outbox {
-		o := &s.m.outbox[i]
-		if o.sentIn == s.gen {
-			continue
-		}
-		o.sentIn = s.gen
-		frames = append(frames, s.requestLocked(shared.EventMessage, shared.SendMessage{
-			Recipient: o.Recipient, Command: o.Command, Type: shared.TypeText, Data: o.Data, CID: o.CID,
-		}, pendingAck{kind: reqMessage, cid: o.CID}))
-	}
-	return frames
-}
-
-// historyFrameLocked asks for the newest messages of conv once per page
-// load; nil when there is nothing to ask.
-func (s *service) historyFrameLocked(conv string) []byte {
-	if conv == convEverything || s.m.fetched[conv] || !s.authed {
-		return nil
-	}
-	req := shared.HistoryRequest{Limit: json.RawMessage(strconv.Itoa(historyLimit))}
-	switch {
-	case conv == convAll:
-		req.Target, req.Command = shared.All, shared.CommandChat
-	case strings.HasPrefix(conv, "r:"):
-		req.Target, req.Command = s.roomIDLocked(conv[2:]), shared.CommandGroupchat
-	case strings.HasPrefix(conv, "u:"):
-		req.Target, req.Command = s.userIDLocked(conv[2:]), shared.CommandChat
-	default:
-		return nil
-	}
-	s.m.fetched[conv] = true // at most one request in flight
-	return s.requestLocked(shared.EventHistory, req, pendingAck{kind: reqHistory, conv: conv})
-}
-
-func (s *service) roomIDLocked(key string) string {
-	for _, r := range s.m.rooms {
-		if shared.Fold(r.ID) == key {
-			return r.ID
-		}
-	}
-	return key
-}
-
-func (s *service) userIDLocked(key string) string {
-	if p, ok := s.m.people[key]; ok {
-		return p.ID
-	}
-	return key
-}
-
-// connectError: the server refused CONNECT.
-func (s *service) connectError(data json.RawMessage) error {
-	var e struct {
-		Message string `json:"message"`
-	}
-	if json.Unmarshal(data, &e) != nil {
-		json.Unmarshal(data, &e.Message) // a plain string
-	}
+// refused: the server refused CONNECT.
+func (s *service) refused(gen int64, message string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch e.Message {
+	s.changedLocked()
+	switch message {
 	case "invalid session":
 		// The token is unknown, expired or revoked: forget it and connect
 		// without. The messages stay for when the same user logs in again.
 		s.token = ""
 		s.m.me = nil
 		s.saveSessionLocked()
-		s.setNoticeLocked("login", "err.session", true)
+		s.notices["login"] = failure("err.session")
+		return true
 	case "invalid offset":
 		s.m.offset = 0
-	default:
-		s.connErr = e.Message
-		s.changedLocked()
-		return errors.New("connect refused: " + e.Message)
+		return true
+	}
+	return false
+}
+
+// ended forgets connection gen: requests in flight on it fail with
+// codeLost, and the outbox waits for the next one.
+func (s *service) ended(gen int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen == gen {
+		s.gen, s.authed = 0, false
+	}
+	for _, done := range s.calls.lost(gen) {
+		done(shared.Response{Code: codeLost})
+	}
+	for i := range s.m.outbox {
+		if s.m.outbox[i].sentIn == gen {
+			s.m.outbox[i].sentIn = 0
+		}
+	}
+	for _, t := range s.m.convs {
+		t.loading = false
 	}
 	s.changedLocked()
-	return errRetryNow
+}
+
+func (s *service) ack(gen int64, id int64, r shared.Response) {
+	s.mu.Lock()
+	done, ok := s.calls.answer(id)
+	if ok {
+		done(r)
+		s.changedLocked()
+	}
+	frames := s.outq
+	s.outq = nil
+	s.mu.Unlock()
+	s.link.write(gen, frames...)
 }
 
 // event handles a server event.
@@ -642,7 +260,6 @@ func (s *service) event(gen int64, name string, arg json.RawMessage) {
 		}
 		n := len(s.m.outbox)
 		s.m.received(msg)
-		s.dirty = true
 		if len(s.m.outbox) != n {
 			s.saveOutboxLocked()
 		}
@@ -657,136 +274,166 @@ func (s *service) event(gen int64, name string, arg json.RawMessage) {
 		case shared.RoomDeleted:
 			s.m.roomDeleted(ev.RoomID)
 		}
-		s.dirty = true
 	case shared.EventPresence:
 		var p shared.Presence
 		if json.Unmarshal(arg, &p) != nil {
 			return
 		}
 		s.m.presence(p)
-		s.dirty = true
-	default: // "response" without an ack id: a 206 before a capped replay; nothing to do
-		return
-	}
-	s.changedLocked()
-}
-
-// answer handles the ack of one of our requests.
-func (s *service) answer(gen int64, id int64, r shared.Response) {
-	s.mu.Lock()
-	a, ok := s.acks[id]
-	delete(s.acks, id)
-	if !ok {
-		s.mu.Unlock()
-		return
-	}
-	var frames [][]byte
-	switch a.kind {
-	case reqLogin:
-		frames = s.loginAnswerLocked(a, r)
-	case reqLogout:
-		// Local state was cleared when the request was sent.
-	case reqRoom:
-		s.roomAnswerLocked(a, r)
-	case reqMessage:
-		s.messageAnswerLocked(a, r)
-	case reqHistory:
-		switch r.Code {
-		case shared.CodeOK:
-			for _, msg := range r.Messages {
-				s.m.addMessage(msg, false)
-			}
-			s.dirty = true
-		case shared.CodeForbidden:
-			if strings.HasPrefix(a.conv, "r:") {
-				s.m.member[a.conv[2:]] = false
-			}
-			s.m.fetched[a.conv] = false
-		default:
-			s.m.fetched[a.conv] = false
+	case shared.EventResponse:
+		// Without an ack id the server only sends the 206 before a capped
+		// replay: the messages before it are not coming.
+		var r shared.Response
+		if json.Unmarshal(arg, &r) != nil || r.Command != shared.CommandRecover || r.Code != shared.CodePartial {
+			return
 		}
+		before, err := shared.ParseSeq(r.Before)
+		if err != nil {
+			return
+		}
+		s.m.capped(before)
+	default:
+		return
 	}
+	s.dirty = true
 	s.changedLocked()
-	s.mu.Unlock()
-	s.write(gen, frames...)
 }
 
-func (s *service) loginAnswerLocked(a pendingAck, r shared.Response) [][]byte {
-	if r.Code != shared.CodeOK || r.User == nil {
-		s.setErrorLocked("login", human(s.lang, shared.EventLogin, "", r.Code, r.Message))
+// afterAuthLocked returns the frames to send once the socket is logged
+// in: the outbox, then the first page of the open conversation.
+func (s *service) afterAuthLocked() [][]byte {
+	frames := s.outboxFramesLocked()
+	if f := s.historyFrameLocked(s.m.selected, true); f != nil {
+		frames = append(frames, f)
+	}
+	return frames
+}
+
+// outboxFramesLocked marks every waiting outbox entry as sent on the
+// current connection and returns their frames, oldest first.
+func (s *service) outboxFramesLocked() [][]byte {
+	if s.gen == 0 || !s.authed {
 		return nil
 	}
-	u := *r.User
-	key := shared.Fold(u.ID)
-	if s.owner != key { // another user's data must not show
-		s.m.reset()
-		s.owner = key
-		s.saveOutboxLocked()
+	var frames [][]byte
+	for i := range s.m.outbox {
+		o := &s.m.outbox[i]
+		if o.sentIn != 0 {
+			continue
+		}
+		o.sentIn = s.gen
+		cid := o.CID
+		_, f := s.requestLocked(shared.EventMessage, shared.SendMessage{
+			Recipient: o.Recipient, Command: o.Command, Type: shared.TypeText, Data: o.Data, CID: o.CID,
+		}, func(r shared.Response) { s.messageAnswerLocked(cid, r) })
+		frames = append(frames, f)
 	}
-	s.m.me = &u
-	s.token, s.lastID = r.Token, u.ID
-	if off, err := shared.ParseSeq(r.Offset); err == nil && !a.offset && off > s.m.offset {
-		s.m.offset = off // nothing is replayed; start from now
-	}
-	s.authed = true
-	s.setNoticeLocked("login", "logged.in", false)
-	s.dirty = true
-	s.saveSessionLocked()
-	return s.afterAuthLocked()
+	return frames
 }
 
-func (s *service) roomAnswerLocked(a pendingAck, r shared.Response) {
-	if r.Code != shared.CodeOK {
-		s.setErrorLocked("room", human(s.lang, shared.EventRoom, a.roomCmd, r.Code, r.Message))
-		return
+// historyFrameLocked asks for the next page of c: older (before its
+// window) or newer (the first dropped page at the new end); nil when there
+// is none to ask for or one is on its way.
+func (s *service) historyFrameLocked(c conv, older bool) []byte {
+	if c == everything {
+		if older && s.m.allHidden() {
+			s.m.allShown += pageSize // what is in memory first
+			s.changedLocked()
+			return nil
+		}
+		return s.horizonFrameLocked(older)
 	}
-	s.setNoticeLocked("room", "room.done."+a.roomCmd, false)
-	k := shared.Fold(a.roomID)
-	switch a.roomCmd {
-	case shared.RoomCreate, shared.RoomJoin:
-		s.m.member[k] = true
-		delete(s.m.fetched, roomConv(a.roomID)) // readable now
-	case shared.RoomLeave:
-		s.m.member[k] = false
-	case shared.RoomDelete:
-		s.m.roomDeleted(a.roomID)
+	if !s.authed || (c.kind == kindRoom && !s.m.member[c.key]) {
+		return nil
 	}
-	s.dirty = true
+	t := s.m.timeline(c)
+	var before shared.Seq
+	switch {
+	case t.loading, older && !t.older(), !older && t.atLive():
+		return nil
+	case older:
+		before = t.from
+	default:
+		before = t.newer[0]
+	}
+	req := shared.HistoryRequest{Target: c.target(), Command: c.command(), Limit: json.RawMessage(strconv.Itoa(pageSize))}
+	if c.kind != kindAll {
+		req.Target = s.idOfLocked(c)
+	}
+	if before > 0 {
+		req.Before, _ = json.Marshal(before)
+	}
+	t.loading = true
+	_, f := s.requestLocked(shared.EventHistory, req, func(r shared.Response) {
+		t.loading = false
+		switch {
+		case r.Code == shared.CodeOK && s.m.convs[c] == t && t.continues(before, older):
+			t.page(r.Messages, pageSize, older)
+			s.dirty = true
+		case r.Code == shared.CodeForbidden && c.kind == kindRoom:
+			s.m.member[c.key] = false
+		}
+	})
+	return f
 }
 
-func (s *service) messageAnswerLocked(a pendingAck, r shared.Response) {
+// horizonFrameLocked pages "All messages": an older page of the
+// conversation that sets the horizon's low end, or a newer one of the
+// conversation that sets its high end.
+func (s *service) horizonFrameLocked(older bool) []byte {
+	low, high := s.m.horizon()
+	for c, t := range s.m.convs {
+		if len(t.msgs) == 0 {
+			continue
+		}
+		switch {
+		case older && t.older() && t.from == low,
+			!older && !t.atLive() && t.msgs[len(t.msgs)-1].Seq == high:
+			return s.historyFrameLocked(c, older)
+		}
+	}
+	return nil
+}
+
+// idOfLocked returns the id of a room or user conversation as created.
+func (s *service) idOfLocked(c conv) string {
+	if c.kind == kindRoom {
+		return s.m.roomID(c.key)
+	}
+	return s.m.userID(c.key)
+}
+
+func (s *service) messageAnswerLocked(cid string, r shared.Response) {
 	switch r.Code {
 	case shared.CodeOK:
 		seq, err := shared.ParseSeq(r.Seq)
 		if err != nil {
 			return
 		}
-		s.m.acked(a.cid, seq, r.Time)
+		s.m.acked(cid, seq, r.Time)
 		s.saveOutboxLocked()
 		s.dirty = true
-		if n, ok := s.notices["send"]; ok && !n.Error {
-			delete(s.notices, "send")
+		if len(s.m.outbox) == 0 {
+			delete(s.notices, "send") // "queued" or "too many requests": the queue drained
 		}
-	case shared.CodeTooManyRequests, shared.CodeInternal, shared.CodeUnauthorized:
-		// Kept; sent again after a pause or after the next login.
+	case shared.CodeTooManyRequests, shared.CodeInternal, shared.CodeUnauthorized, codeLost:
+		// Kept; sent again after a pause, the next connection or login.
 		for i := range s.m.outbox {
-			if s.m.outbox[i].CID == a.cid {
+			if s.m.outbox[i].CID == cid {
 				s.m.outbox[i].sentIn = 0
 			}
 		}
-		if r.Code != shared.CodeUnauthorized {
-			s.setErrorLocked("send", human(s.lang, shared.EventMessage, "", r.Code, r.Message))
+		if r.Code == shared.CodeTooManyRequests || r.Code == shared.CodeInternal {
+			s.notices["send"] = refusal(shared.EventMessage, "", r)
 			time.AfterFunc(retryLater, s.flushOutbox)
 		}
 	default:
-		o, _ := s.m.findOutgoing(a.cid)
-		s.m.dropOutgoing(a.cid)
+		o, _ := s.m.findOutgoing(cid)
+		s.m.dropOutgoing(cid)
 		s.saveOutboxLocked()
-		text := human(s.lang, shared.EventMessage, "", r.Code, r.Message)
-		if o.Data != "" {
-			text += " — “" + clip(o.Data, 40) + "”"
-		}
-		s.setErrorLocked("send", text)
+		n := refusal(shared.EventMessage, "", r)
+		n.Quote = clip(o.Data, 40)
+		s.notices["send"] = n
 		if r.Code == shared.CodeForbidden && o.Command == shared.CommandGroupchat {
 			s.m.member[shared.Fold(o.Recipient)] = false
 		}
@@ -808,5 +455,5 @@ func (s *service) flushOutbox() {
 	gen := s.gen
 	frames := s.outboxFramesLocked()
 	s.mu.Unlock()
-	s.write(gen, frames...)
+	s.link.write(gen, frames...)
 }

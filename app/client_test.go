@@ -269,10 +269,13 @@ func startTestService(t *testing.T, h *testHost, fs *fakeServer) *service {
 	return s
 }
 
-func withSession(h *testHost, token, id string, offset int, cached ...shared.Message) {
-	h.kv.Set(keySession, savedSession{Token: token, User: &shared.Profile{ID: id}, Offset: shared.Seq(offset)})
+// origin is the key of what the service stores for this server.
+func (fs *fakeServer) origin() string { return "http://" + fs.url.Host }
+
+func withSession(h *testHost, fs *fakeServer, token, id string, offset int, cached ...shared.Message) {
+	h.kv.Set(keySession+fs.origin(), savedSession{Token: token, User: &shared.Profile{ID: id}, Offset: shared.Seq(offset)})
 	if len(cached) > 0 {
-		h.kv.Set(keyCache, savedCache{Owner: shared.Fold(id), Convs: map[string][]shared.Message{convAll: cached}})
+		h.kv.Set(keyCache+fs.origin(), savedCache{Owner: shared.Fold(id), Convs: []cachedConv{{Kind: kindAll, From: cached[0].Seq, Msgs: cached}}})
 	}
 }
 
@@ -291,8 +294,8 @@ func hasSeqs(v View, seqs ...string) bool {
 func TestService_ResumesWithTokenAndOffset(t *testing.T) {
 	t.Parallel()
 	h := newTestHost()
-	withSession(h, "tok", "alice", 41, msg(41, "bob", "ALL", shared.CommandChat, "cached"))
 	fs := newFakeServer(t)
+	withSession(h, fs, "tok", "alice", 41, msg(41, "bob", "ALL", shared.CommandChat, "cached"))
 	startTestService(t, h, fs)
 
 	// The cache shows at once, before any connection.
@@ -310,7 +313,7 @@ func TestService_ResumesWithTokenAndOffset(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var ss savedSession
-		h.kv.Get(keySession, &ss)
+		h.kv.Get(keySession+fs.origin(), &ss)
 		if ss.Offset == 42 && ss.Token == "tok" {
 			break
 		}
@@ -324,8 +327,8 @@ func TestService_ResumesWithTokenAndOffset(t *testing.T) {
 func TestService_AnswersPingsAndDropsASilentServer(t *testing.T) {
 	t.Parallel()
 	h := newTestHost()
-	withSession(h, "tok", "alice", 0)
 	fs := newFakeServer(t)
+	withSession(h, fs, "tok", "alice", 0)
 	startTestService(t, h, fs)
 
 	fc := fs.accept()
@@ -354,8 +357,8 @@ func TestService_AnswersPingsAndDropsASilentServer(t *testing.T) {
 func TestService_InvalidSessionForgetsTheToken(t *testing.T) {
 	t.Parallel()
 	h := newTestHost()
-	withSession(h, "revoked", "alice", 3)
 	fs := newFakeServer(t)
+	withSession(h, fs, "revoked", "alice", 3)
 	startTestService(t, h, fs)
 
 	fc := fs.accept()
@@ -369,11 +372,11 @@ func TestService_InvalidSessionForgetsTheToken(t *testing.T) {
 	fc2.open(25000, 20000)
 	fc2.connect("")
 	v := h.waitView(t, "logged out", func(v View) bool { return !v.LoggedIn && v.State == stateConnected })
-	if n := v.Notices["login"]; !n.Error || n.Text != "Your session ended. Log in again." {
+	if n := v.Notices["login"]; !n.Error || n.text(langEN) != "Your session ended. Log in again." {
 		t.Fatalf("login notice %+v", n)
 	}
 	var ss savedSession
-	h.kv.Get(keySession, &ss)
+	h.kv.Get(keySession+fs.origin(), &ss)
 	if ss.Token != "" || ss.User != nil {
 		t.Fatalf("stored session still has %+v", ss)
 	}
@@ -386,7 +389,9 @@ func TestService_LoginPressedWhileConnecting(t *testing.T) {
 	s := startTestService(t, h, fs)
 	fc := fs.accept()
 	s.Login(loginForm{ID: "early", Password: "secret1"})
-	h.waitView(t, "waiting to log in", func(v View) bool { return v.Notices["login"].Text == "Logging in as soon as the connection is up…" })
+	h.waitView(t, "waiting to log in", func(v View) bool {
+		return v.Notices["login"].text(langEN) == "Logging in as soon as the connection is up…"
+	})
 	fc.open(25000, 20000)
 	fc.connect("")
 	r := fc.recvRequest(shared.EventLogin)
@@ -407,30 +412,33 @@ func TestService_LoginAndRefusals(t *testing.T) {
 	// Checked locally first: nothing is sent.
 	s.Login(loginForm{ID: "no spaces", Password: "x"})
 	h.waitView(t, "the local check", func(v View) bool {
-		return v.Notices["login"].Text == "Check the ID: use only letters A–Z, digits and _ . -."
+		return v.Notices["login"].text(langEN) == "Check the ID: use only letters A–Z, digits and _ . -."
 	})
 
 	s.Login(loginForm{ID: "alice", Password: "wrong"})
 	r := fc.recvRequest(shared.EventLogin)
 	fc.ack(r.id, shared.Response{Command: "login", Code: "401", Message: "unknown id or wrong password"})
-	h.waitView(t, "the refusal", func(v View) bool { return v.Notices["login"].Text == "Wrong id or password." })
+	h.waitView(t, "the refusal", func(v View) bool { return v.Notices["login"].text(langEN) == "Wrong id or password." })
 
 	s.Login(loginForm{ID: "alice", Password: "secret1", Alias: "Al"})
 	r = fc.recvRequest(shared.EventLogin)
 	var req shared.Login
 	json.Unmarshal(r.arg, &req)
-	if req.ID != "alice" || req.Password != "secret1" || req.Alias == nil || *req.Alias != "Al" || req.Today != nil || req.Offset != nil {
+	if req.ID != "alice" || req.Password != "secret1" || req.Alias == nil || *req.Alias != "Al" || req.Today != nil || string(req.Offset) != `"0"` {
 		t.Fatalf("login request %s", r.arg)
 	}
 	fc.ack(r.id, shared.Response{Command: "login", Code: "200", Token: "t0k", User: &shared.Profile{ID: "alice", Alias: "Al"}, Offset: "17"})
 	h.waitView(t, "logged in", func(v View) bool { return v.LoggedIn && v.Me.Alias == "Al" })
 
-	// Opening a conversation loads its recent history once.
-	s.Select(convAll)
+	// The replay after this login was capped: opening a conversation loads
+	// the page before it.
+	fc.emit(shared.EventResponse, shared.Response{Command: shared.CommandRecover, Code: shared.CodePartial, Before: "5"})
+	h.waitView(t, "the 206", func(View) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.m.known == 5 })
+	s.Select(allConv)
 	r = fc.recvRequest(shared.EventHistory)
 	var hr shared.HistoryRequest
 	json.Unmarshal(r.arg, &hr)
-	if hr.Target != shared.All || hr.Command != shared.CommandChat || string(hr.Limit) != "50" {
+	if hr.Target != shared.All || hr.Command != shared.CommandChat || string(hr.Limit) != "50" || string(hr.Before) != `"5"` {
 		t.Fatalf("history request %s", r.arg)
 	}
 	fc.ack(r.id, shared.Response{Command: "history", Code: "200", Messages: []shared.Message{
@@ -442,20 +450,20 @@ func TestService_LoginAndRefusals(t *testing.T) {
 	s.Room(roomForm{Command: shared.RoomCreate, ID: "lounge", Name: "Lounge"})
 	r = fc.recvRequest(shared.EventRoom)
 	fc.ack(r.id, shared.Response{Command: "room", Code: "409", Message: "room lounge already exists"})
-	h.waitView(t, "the room refusal", func(v View) bool { return v.Notices["room"].Text == "That room already exists." })
+	h.waitView(t, "the room refusal", func(v View) bool { return v.Notices["room"].text(langEN) == "That room already exists." })
 
 	// A message refused for good leaves the outbox with an explanation.
 	s.Send(sendForm{Recipient: "zed", Command: shared.CommandChat, Text: "hello?"})
 	r = fc.recvRequest(shared.EventMessage)
 	fc.ack(r.id, shared.Response{Command: "message", Code: "404", Message: "no such user zed"})
 	v := h.waitView(t, "the send refusal", func(v View) bool { return v.Notices["send"].Error })
-	if v.Notices["send"].Text != "No such user. — “hello?”" || len(v.Pending) != 0 {
+	if v.Notices["send"].text(langEN) != "No such user. — “hello?”" || len(v.Pending) != 0 {
 		t.Fatalf("send notice %+v, pending %v", v.Notices["send"], v.Pending)
 	}
 
 	var ss savedSession
-	h.kv.Get(keySession, &ss)
-	if ss.Token != "t0k" || ss.Offset != 17 {
+	h.kv.Get(keySession+fs.origin(), &ss)
+	if ss.Token != "t0k" || ss.Offset != 0 { // the offset moves with the replayed messages, not with the answer
 		t.Fatalf("stored session %+v", ss)
 	}
 }
@@ -464,15 +472,15 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 	t.Parallel()
 	h := newTestHost()
 	h.on.Store(false) // the browser is offline
-	withSession(h, "tok", "alice", 5)
 	fs := newFakeServer(t)
+	withSession(h, fs, "tok", "alice", 5)
 	s := startTestService(t, h, fs)
 	h.waitView(t, "waiting for the network", func(v View) bool { return v.NetDown && v.State == stateOffline })
 
 	s.Send(sendForm{Recipient: "bob", Command: shared.CommandChat, Text: "typed offline"})
 	h.waitView(t, "pending", func(v View) bool { return len(v.Pending) == 1 && v.Pending[0].Text == "typed offline" })
 	var out []outgoing
-	h.kv.Get(keyOutbox, &out)
+	h.kv.Get(keyOutbox+fs.origin(), &out)
 	if len(out) != 1 || out[0].CID == "" {
 		t.Fatalf("stored outbox %+v", out)
 	}
@@ -508,7 +516,7 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 		t.Fatal("own message not marked mine")
 	}
 	out = nil
-	h.kv.Get(keyOutbox, &out)
+	h.kv.Get(keyOutbox+fs.origin(), &out)
 	if len(out) != 0 {
 		t.Fatalf("stored outbox still %+v", out)
 	}

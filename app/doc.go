@@ -9,15 +9,22 @@
 //
 // Files:
 //
-//	shell.go    the page (Shell): sidebar, conversation (#result), composer
+//	shell.go    the page (Shell): its state, focus, scrolling, key handling
+//	sidebar.go  the sidebar: status, the user, conversations, rooms, people
+//	pane.go     the conversation: header and room menu, #log, the composer
+//	dialogs.go  the room, confirmation, server and profile dialogs
 //	browser.go  go-app glue: the actions, the View state, window events
-//	client.go   the connection service: Socket.IO over coder/websocket,
-//	            heartbeat, reconnect with backoff, answers and events
-//	requests.go what the components ask of it: login, rooms, send (outbox)
-//	storage.go  what survives a reload, in localStorage
-//	model.go    what the client knows (messages, rooms, people, outbox)
+//	link.go     the connection: dial, Engine.IO heartbeat, reconnect with
+//	            backoff, Socket.IO packet decoding (knows nothing of chat)
+//	calls.go    the request/ack bookkeeping: callbacks by ack id
+//	client.go   the chat service: applies events and answers to the model
+//	requests.go what the components ask of it: login, profile, rooms, send
+//	storage.go  what survives a reload, in localStorage, per server origin
+//	conv.go     the conv type that names a conversation
+//	model.go    what the client knows (conversations, rooms, people, outbox)
+//	timeline.go one conversation's window of messages and its paging
 //	view.go     the View snapshot the components render
-//	i18n.go     English and Korean texts, human messages for refusals
+//	i18n.go     English and Korean texts; notices worded at render time
 //
 // Imports: go-app, coder/websocket, chatapp/shared and the standard library.
 // Never server, server/store or kong.

@@ -27,14 +27,13 @@ var texts = map[string][2]string{
 	"state.connected": {"Connected", "연결됨"},
 	"state.connecting": {
 		"Connecting…", "연결 중…"},
-	"state.offline":     {"Offline", "오프라인"},
-	"lang.switch":       {"한국어", "English"},
-	"lang.switch.label": {"Switch to Korean", "영어로 바꾸기"},
-	"install":           {"Install app", "앱 설치"},
-	"update":            {"Update available", "새 버전이 있습니다"},
-	"update.reload":     {"Reload", "새로고침"},
-	"menu":              {"Conversations", "대화 목록"},
-	"close":             {"Close", "닫기"},
+	"state.offline": {"Offline", "오프라인"},
+	"lang.switch":   {"한국어", "English"},
+	"install":       {"Install app", "앱 설치"},
+	"update":        {"Update available", "새 버전이 있습니다"},
+	"update.reload": {"Reload", "새로고침"},
+	"menu":          {"Conversations", "대화 목록"},
+	"close":         {"Close", "닫기"},
 
 	"server":        {"Server", "서버"},
 	"host":          {"Host", "호스트"},
@@ -90,12 +89,13 @@ var texts = map[string][2]string{
 	"recipient": {"To", "받는 사람"},
 	"recipient.placeholder": {
 		"user id, room id or ALL", "아이디, 방 아이디 또는 ALL"},
-	"chattype":  {"Kind", "종류"},
-	"chat":      {"chat (person or ALL)", "chat (사람 또는 ALL)"},
-	"groupchat": {"groupchat (room)", "groupchat (대화방)"},
-	"message":   {"Message", "메시지"},
-	"message.placeholder": {
-		"Write a message — Enter sends", "메시지를 입력하세요 — Enter로 보내기"},
+	"chattype":            {"Kind", "종류"},
+	"chat":                {"Person or everyone (chat)", "사람 또는 모두 (1:1·전체)"},
+	"groupchat":           {"Room (groupchat)", "대화방 (그룹)"},
+	"message":             {"Message", "메시지"},
+	"message.placeholder": {"Write a message", "메시지를 입력하세요"},
+	"message.keys": {
+		"Enter sends, Shift+Enter starts a new line", "Enter로 보내기, Shift+Enter로 줄 바꿈"},
 	"send":        {"Send", "보내기"},
 	"pending":     {"waiting to send", "보내기 대기 중"},
 	"empty":       {"No messages yet.", "아직 메시지가 없습니다."},
@@ -104,6 +104,50 @@ var texts = map[string][2]string{
 	"not.sent":    {"Not sent", "보내지 못함"},
 	"conv.dm":     {"Direct messages", "1:1 대화"},
 	"conv.self":   {"Notes to yourself", "나에게 쓴 메모"},
+
+	"skip":                {"Skip to the message box", "메시지 입력란으로 건너뛰기"},
+	"settings":            {"Server", "서버"},
+	"settings.title":      {"Server settings", "서버 설정"},
+	"server.lead":         {"The app talks to the server that served it. Point it at another chatapp server here; each server keeps its own login.", "앱은 자신을 보내 준 서버와 대화합니다. 다른 chatapp 서버로 바꿀 수 있으며, 서버마다 로그인이 따로 유지됩니다."},
+	"profile.edit":        {"Profile", "프로필"},
+	"profile.title":       {"Your profile", "내 프로필"},
+	"profile.password":    {"Current password (to save)", "현재 비밀번호 (저장하려면)"},
+	"profile.save":        {"Save", "저장"},
+	"profile.saving":      {"Saving…", "저장하는 중…"},
+	"profile.saved":       {"Profile saved.", "프로필을 저장했습니다."},
+	"room.new":            {"New room", "새 대화방"},
+	"room.to.join":        {"not joined", "참여 전"},
+	"room.join.named":     {"Join %s", "%s 참여"},
+	"room.menu":           {"Room", "대화방"},
+	"room.rename":         {"Rename…", "이름 바꾸기…"},
+	"room.delete.ask":     {"Delete…", "삭제…"},
+	"room.create.title":   {"Rooms", "대화방"},
+	"room.rename.title":   {"Rename the room", "대화방 이름 바꾸기"},
+	"room.delete.title":   {"Delete the room?", "대화방을 삭제할까요?"},
+	"room.delete.confirm": {"Room %s and all its messages will be deleted for everyone. This cannot be undone.", "대화방 %s과(와) 모든 메시지가 모두에게서 삭제됩니다. 되돌릴 수 없습니다."},
+	"cancel":              {"Cancel", "취소"},
+	"log":                 {"Messages", "메시지"},
+	"history.loading":     {"Loading older messages…", "이전 메시지를 불러오는 중…"},
+	"history.newer":       {"Loading newer messages…", "최근 메시지를 불러오는 중…"},
+	"history.start":       {"This is the beginning of the conversation.", "대화의 처음입니다."},
+	"landing.title":       {"Welcome!", "환영합니다!"},
+	"landing.pick":        {"Pick a person or a room to start a conversation, or reply to a message below.", "대화를 시작하려면 사람이나 대화방을 고르거나, 아래 메시지에 답장하세요."},
+	"landing.phone":       {"The list is behind the ☰ button at the top left.", "목록은 왼쪽 위 ☰ 버튼에 있습니다."},
+	"reply":               {"Reply", "답장"},
+	"reply.to":            {"Reply to %s in %s", "%s에게 답장 (%s)"},
+	"reply.cancel":        {"Cancel the reply", "답장 취소"},
+	"address.none":        {"To: pick a conversation", "받는 곳: 대화를 고르세요"},
+	"address.to":          {"To: %s", "받는 곳: %s"},
+	"composer":            {"Write a message", "메시지 쓰기"},
+	"member.one":          {"1 member", "1명"},
+	"everything.sub":      {"Every conversation, newest at the bottom", "모든 대화, 최신 메시지가 아래"},
+	"today.day":           {"Today", "오늘"},
+	"yesterday":           {"Yesterday", "어제"},
+	"unknown":             {"unknown", "알 수 없음"},
+	"conn.refused":        {"The server refused the connection: %s", "서버가 연결을 거절했습니다: %s"},
+	"conn.dead":           {"The server stopped answering. Reconnecting…", "서버가 응답하지 않습니다. 다시 연결하는 중…"},
+	"conn.closed":         {"The server closed the connection. Reconnecting…", "서버가 연결을 닫았습니다. 다시 연결하는 중…"},
+	"err.pick":            {"Pick a conversation, or reply to a message, first.", "먼저 대화를 고르거나 메시지에 답장하세요."},
 
 	// Answers and local checks.
 	"err.unreachable": {"Cannot reach %s. Retrying…", "%s에 연결할 수 없습니다. 다시 시도하는 중…"},
@@ -173,10 +217,49 @@ func trf(lang, key string, args ...string) string {
 	return s
 }
 
-// notice is a short message shown near the control that caused it.
+// notice is a short message shown near the control that caused it. It
+// holds codes, not text: the page words it in the language of the moment
+// (text), so switching the language rewords what is on screen.
 type notice struct {
-	Text  string
+	Key  string // a key of texts, with Args for its %s
+	Args []string
+	// Answer is a refused request (or a local check that failed), worded
+	// by human.
+	Answer *answer
+	// Quote is the start of the message a refusal was about.
+	Quote string
 	Error bool
+}
+
+// answer is what human needs of a refusal: the request's event, its room
+// command for "room", and the answer's code and message.
+type answer struct{ Command, RoomCmd, Code, Message string }
+
+func info(key string, args ...string) notice { return notice{Key: key, Args: args} }
+func failure(key string, args ...string) notice {
+	return notice{Key: key, Args: args, Error: true}
+}
+
+// refusal is the notice of a refused request.
+func refusal(command, roomCmd string, r shared.Response) notice {
+	return notice{Answer: &answer{command, roomCmd, r.Code, r.Message}, Error: true}
+}
+
+// invalid is the notice of a local check that failed.
+func invalid(command, roomCmd string, err *shared.Error) notice {
+	return notice{Answer: &answer{command, roomCmd, err.Code, err.Message}, Error: true}
+}
+
+// text words n in lang.
+func (n notice) text(lang string) string {
+	s := trf(lang, n.Key, n.Args...)
+	if a := n.Answer; a != nil {
+		s = human(lang, a.Command, a.RoomCmd, a.Code, a.Message)
+	}
+	if n.Quote != "" {
+		s += " — “" + n.Quote + "”"
+	}
+	return s
 }
 
 // human turns a refused answer (or a local check that failed) into a short
@@ -217,6 +300,8 @@ func human(lang, command, roomCmd, code, msg string) string {
 		return tr(lang, "err.too.long")
 	case shared.CodeInternal:
 		return tr(lang, "err.server")
+	case codeLost:
+		return tr(lang, "err.lost")
 	case shared.CodeBadRequest:
 		if field, why, ok := strings.Cut(strings.TrimPrefix(msg, "invalid "), ": "); ok && strings.HasPrefix(msg, "invalid ") {
 			return trf(lang, "err.invalid", fieldName(lang, field), reason(lang, why))

@@ -75,41 +75,54 @@ func TestCheckSend(t *testing.T) {
 		{sendForm{" all ", "chat", "hi"}, "", shared.All},
 		{sendForm{"bob", "chat", "hi"}, "", "bob"},
 		{sendForm{"방 1", "groupchat", "hi"}, "", "방 1"},
-		{sendForm{"", "chat", "hi"}, "Check the recipient: it is required.", ""},
+		{sendForm{"", "chat", "hi"}, "Pick a conversation, or reply to a message, first.", ""},
 		{sendForm{"bob!", "chat", "hi"}, "Check the recipient: use only letters", ""},
 		{sendForm{"bob", "chat", "   "}, "Check the message: it is empty.", ""},
 		{sendForm{"bob", "shout", "hi"}, "Check the kind: pick chat or groupchat.", ""},
 		{sendForm{"bob", "chat", strings.Repeat("가", shared.DefaultMaxText+1)}, "The message is too long.", ""},
 	}
 	for _, tt := range tests {
-		f, err := checkSend(langEN, tt.f)
+		f, err := checkSend(tt.f)
 		if tt.wantErr == "" {
-			if err != "" || f.Recipient != tt.wantTo {
-				t.Errorf("%+v: %q, recipient %q", tt.f, err, f.Recipient)
+			if err != nil || f.Recipient != tt.wantTo {
+				t.Errorf("%+v: %v, recipient %q", tt.f, err, f.Recipient)
 			}
 			continue
 		}
-		if !strings.HasPrefix(err, tt.wantErr) {
-			t.Errorf("%+v: error %q, want %q", tt.f, err, tt.wantErr)
+		if err == nil {
+			t.Errorf("%+v: no error, want %q", tt.f, tt.wantErr)
+		} else if got := sendRefusal(err).text(langEN); !strings.HasPrefix(got, tt.wantErr) {
+			t.Errorf("%+v: error %q, want %q", tt.f, got, tt.wantErr)
 		}
 	}
 }
 
 func TestCheckLoginAndRoom(t *testing.T) {
 	t.Parallel()
-	if got := checkLogin(langEN, loginForm{ID: "ALL", Password: "x"}); !strings.Contains(got, "ALL is reserved") {
+	text := func(command, roomCmd string, err *shared.Error) string {
+		if err == nil {
+			return ""
+		}
+		return invalid(command, roomCmd, err).text(langEN)
+	}
+	if got := text("login", "", checkLogin(loginForm{ID: "ALL", Password: "x"})); !strings.Contains(got, "ALL is reserved") {
 		t.Errorf("login as ALL: %q", got)
 	}
-	if got := checkLogin(langEN, loginForm{ID: "amy", Password: ""}); got != "Check the password: it is required." {
+	if got := text("login", "", checkLogin(loginForm{ID: "amy", Password: ""})); got != "Check the password: it is required." {
 		t.Errorf("empty password: %q", got)
 	}
-	if got := checkLogin(langEN, loginForm{ID: "amy", Password: "secret", Alias: "A"}); got != "" {
+	if got := text("login", "", checkLogin(loginForm{ID: "amy", Password: "secret", Alias: "A"})); got != "" {
 		t.Errorf("good login: %q", got)
 	}
-	if got := checkRoom(langEN, roomForm{Command: "create", ID: "r"}); got != "Check the room name: it is required." {
+	if got := text("room", "create", checkRoom(roomForm{Command: "create", ID: "r"})); got != "Check the room name: it is required." {
 		t.Errorf("room without name: %q", got)
 	}
-	if got := checkRoom(langEN, roomForm{Command: "join", ID: "r"}); got != "" {
+	if got := text("room", "join", checkRoom(roomForm{Command: "join", ID: "r"})); got != "" {
 		t.Errorf("join: %q", got)
+	}
+	// A notice is worded when shown: the same one in Korean.
+	n := invalid("room", "create", checkRoom(roomForm{Command: "create", ID: "r"}))
+	if got := n.text(langKO); got != "방 이름 항목을 확인하세요: 필수입니다." {
+		t.Errorf("in Korean: %q", got)
 	}
 }

@@ -7,42 +7,11 @@ import (
 	"chatapp/shared"
 )
 
-// Conversation keys. A message belongs to exactly one conversation:
-//
-//	""        not a conversation: the "all messages" view (#result shows everything)
-//	"all"     messages to ALL
-//	"r:<id>"  a room, by folded id
-//	"u:<id>"  the direct conversation with a user, by folded id (one's own id: notes to self)
-const (
-	convEverything = ""
-	convAll        = "all"
-)
-
-func roomConv(id string) string { return "r:" + shared.Fold(id) }
-func userConv(id string) string { return "u:" + shared.Fold(id) }
-
-// convOf returns the conversation of m as seen by me (a folded user id).
-func convOf(me string, m *shared.Message) string {
-	if m.Command == shared.CommandGroupchat {
-		return roomConv(m.Recipient)
-	}
-	if shared.Fold(m.Recipient) == shared.Fold(shared.All) {
-		return convAll
-	}
-	if shared.Fold(m.Sender) == me {
-		return userConv(m.Recipient)
-	}
-	return userConv(m.Sender)
-}
-
 // Limits of what the client keeps.
 const (
-	// keepPerConv is how many messages of one conversation stay in memory.
-	keepPerConv = 200
-	// cachePerConv is how many of them go to localStorage.
+	// cachePerConv is how many messages of each conversation go to
+	// localStorage.
 	cachePerConv = 50
-	// showMax is how many messages #result renders at most.
-	showMax = 200
 )
 
 // outgoing is a message the user sent that the server has not answered 200
@@ -62,18 +31,21 @@ type outgoing struct {
 	sentIn int64
 }
 
-// model is everything the client knows. It has no locks and no I/O: the
-// service (client.go) owns one and guards it.
+// model is everything the client knows about one user on one server. It
+// has no locks and no I/O: the service (client.go) owns one and guards it.
 type model struct {
 	me *shared.Profile // the logged-in user; nil when logged out
 
-	// convs holds each conversation's messages, sorted by seq, without
-	// duplicates, at most keepPerConv.
-	convs map[string][]shared.Message
+	convs map[conv]*timeline
 	// offset is the highest seq received in a message event (live or
 	// replayed): the CONNECT auth offset. Acks and history do not move it,
 	// because a smaller seq may still be on its way.
 	offset shared.Seq
+	// known: every conversation with a message from this seq on is in
+	// convs (0 after a replay from the start that was not capped; the
+	// replay's start after a capped one). A conversation first seen now
+	// holds all its messages from there.
+	known shared.Seq
 
 	outbox []outgoing
 
@@ -81,30 +53,27 @@ type model struct {
 	member map[string]bool // folded room id → the user is a member, as far as we know
 	people map[string]shared.PresenceUser
 
-	selected string         // conversation key, convEverything by default
-	unread   map[string]int // conversation key → messages not seen
-	fetched  map[string]bool
+	selected conv
+	// following: the person reads the newest messages of the selected
+	// conversation (its log is scrolled to the bottom), so a full window
+	// drops its oldest page; otherwise its newest.
+	following bool
+	// allShown is how many of the newest messages "All messages" shows; it
+	// grows a page at a time as the person scrolls up there.
+	allShown int
+	unread   map[conv]int
 }
 
 func newModel() *model {
-	m := &model{}
-	m.reset()
-	return m
-}
+	return &model{
+		convs:  map[conv]*timeline{},
+		member: map[string]bool{},
+		people: map[string]shared.PresenceUser{},
+		unread: map[conv]int{},
 
-// reset forgets everything about the user: on logout and when another user
-// logs in on this browser.
-func (m *model) reset() {
-	m.me = nil
-	m.convs = map[string][]shared.Message{}
-	m.offset = 0
-	m.outbox = nil
-	m.rooms = nil
-	m.member = map[string]bool{}
-	m.people = map[string]shared.PresenceUser{}
-	m.selected = convEverything
-	m.unread = map[string]int{}
-	m.fetched = map[string]bool{}
+		following: true,
+		allShown:  2 * pageSize,
+	}
 }
 
 func (m *model) meKey() string {
@@ -114,57 +83,48 @@ func (m *model) meKey() string {
 	return shared.Fold(m.me.ID)
 }
 
-// addMessage inserts msg in its conversation. It reports whether msg was
-// new (not a seq already held). A message with the seq of one already held
-// replaces it: the server's copy wins over one built from an ack.
-func (m *model) addMessage(msg shared.Message, countUnread bool) bool {
-	if msg.Seq <= 0 {
-		return false
+// timeline returns the timeline of c, made on first use.
+func (m *model) timeline(c conv) *timeline {
+	t := m.convs[c]
+	if t == nil {
+		t = &timeline{from: m.known}
+		m.convs[c] = t
 	}
-	me := m.meKey()
-	key := convOf(me, &msg)
-	list := m.convs[key]
-	i, found := slices.BinarySearchFunc(list, msg.Seq, func(e shared.Message, s shared.Seq) int {
-		return cmpSeq(e.Seq, s)
-	})
-	if found {
-		list[i] = msg // the slice is ours; views copy
-		return false
-	}
-	list = slices.Insert(slices.Clip(list), i, msg)
-	if len(list) > keepPerConv {
-		list = slices.Clone(list[len(list)-keepPerConv:])
-	}
-	m.convs[key] = list
-	if msg.Command == shared.CommandGroupchat {
-		m.member[shared.Fold(msg.Recipient)] = true // only members get them
-	}
-	if countUnread && m.selected != convEverything && key != m.selected && shared.Fold(msg.Sender) != me {
-		m.unread[key]++
-	}
-	return true
+	return t
 }
 
-func cmpSeq(a, b shared.Seq) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// received applies a message event: stored, offset advanced, and the
-// outbox entry with its CID (a message of ours delivered back) dropped.
+// received applies a message event (live or replayed): stored, offset
+// advanced, the outbox entry with its CID (a message of ours delivered
+// back) dropped, and counted unread unless its conversation is open.
 func (m *model) received(msg shared.Message) {
+	if msg.Seq <= 0 {
+		return
+	}
 	if msg.Seq > m.offset {
 		m.offset = msg.Seq
 	}
-	if msg.CID != "" && shared.Fold(msg.Sender) == m.meKey() {
+	me := m.meKey()
+	if msg.CID != "" && shared.Fold(msg.Sender) == me {
 		m.dropOutgoing(msg.CID)
 	}
-	m.addMessage(msg, true)
+	c := convOf(me, &msg)
+	if c.kind == kindRoom {
+		m.member[c.key] = true // only members get them
+	}
+	t := m.timeline(c)
+	if !t.live(msg) {
+		return
+	}
+	if m.selected != everything && c != m.selected && shared.Fold(msg.Sender) != me {
+		m.unread[c]++ // "All messages" shows every conversation: nothing is unread there
+	}
+	switch over := len(t.msgs) - maxWindow; {
+	case over <= 0:
+	case c == m.selected && !m.following:
+		t.dropNewest(over)
+	default:
+		t.dropOldest(over)
+	}
 }
 
 // acked applies the 200 answer to one of our messages.
@@ -174,10 +134,11 @@ func (m *model) acked(cid string, seq shared.Seq, time string) {
 		return
 	}
 	m.dropOutgoing(cid)
-	m.addMessage(shared.Message{
+	msg := shared.Message{
 		Seq: seq, Time: time, Sender: m.me.ID, Recipient: o.Recipient,
 		Command: o.Command, Type: shared.TypeText, Data: o.Data, CID: cid,
-	}, false)
+	}
+	m.timeline(convOf(m.meKey(), &msg)).live(msg)
 }
 
 func (m *model) findOutgoing(cid string) (outgoing, bool) {
@@ -191,6 +152,16 @@ func (m *model) findOutgoing(cid string) (outgoing, bool) {
 
 func (m *model) dropOutgoing(cid string) {
 	m.outbox = slices.DeleteFunc(slices.Clip(m.outbox), func(o outgoing) bool { return o.CID == cid })
+}
+
+// capped applies the 206 before a capped replay that starts at before:
+// messages older than the replay are missing, so every window restarts
+// from there (the older ones load with history as the person scrolls).
+func (m *model) capped(before shared.Seq) {
+	for c := range m.convs {
+		m.convs[c] = &timeline{from: before}
+	}
+	m.known = before
 }
 
 // setRooms applies the room list.
@@ -207,17 +178,23 @@ func (m *model) setRooms(rooms []shared.RoomInfo) {
 	}
 }
 
+// left forgets what the user could read in a room they left or that was
+// deleted: its messages and unread count.
+func (m *model) left(id string) {
+	c := roomConv(id)
+	m.member[c.key] = false
+	delete(m.convs, c)
+	delete(m.unread, c)
+}
+
 // roomDeleted forgets a room, its membership and its messages.
 func (m *model) roomDeleted(id string) {
 	k := shared.Fold(id)
 	m.rooms = slices.DeleteFunc(slices.Clone(m.rooms), func(r shared.RoomInfo) bool { return shared.Fold(r.ID) == k })
+	m.left(id)
 	delete(m.member, k)
-	key := roomConv(id)
-	delete(m.convs, key)
-	delete(m.unread, key)
-	delete(m.fetched, key)
-	if m.selected == key {
-		m.selected = convEverything
+	if m.selected == roomConv(id) {
+		m.selected = everything
 	}
 }
 
@@ -251,10 +228,19 @@ func (m *model) presence(p shared.Presence) {
 	}
 }
 
-// selectConv makes key the conversation #result shows.
-func (m *model) selectConv(key string) {
-	m.selected = key
-	delete(m.unread, key)
+// selectConv makes c the conversation #result shows. The one left behind
+// shrinks: memory holds what is on screen, not everything ever read.
+func (m *model) selectConv(c conv) {
+	if c == m.selected {
+		return
+	}
+	if t := m.convs[m.selected]; t != nil {
+		t.leave(m.offset + 1)
+	}
+	m.selected = c
+	m.following = true
+	m.allShown = 2 * pageSize
+	delete(m.unread, c)
 }
 
 // alias is the display name of a user id.
@@ -269,25 +255,80 @@ func (m *model) alias(id string) string {
 	return id
 }
 
-// visible returns the messages of the selected conversation (all of them
-// for convEverything), oldest first, at most showMax. The result is a new
-// slice.
+// roomID and userID return the id of a folded key as created (its case).
+func (m *model) roomID(key string) string {
+	for _, r := range m.rooms {
+		if shared.Fold(r.ID) == key {
+			return r.ID
+		}
+	}
+	return key
+}
+
+func (m *model) userID(key string) string {
+	if p, ok := m.people[key]; ok {
+		return p.ID
+	}
+	return key
+}
+
+// horizon is the span of seqs where "All messages" is complete: every
+// conversation this client knows holds all its messages in it. low is
+// raised by the conversations that have older messages to load; high (0:
+// none) is lowered by those that dropped their newest pages. Scrolling
+// loads a page of the conversation that sets the end it reaches.
+func (m *model) horizon() (low, high shared.Seq) {
+	for _, t := range m.convs {
+		if len(t.msgs) == 0 {
+			continue // nothing to show; like a conversation this client does not know
+		}
+		if t.from > low {
+			low = t.from
+		}
+		if last := t.msgs[len(t.msgs)-1].Seq; !t.atLive() && (high == 0 || last < high) {
+			high = last
+		}
+	}
+	return low, high
+}
+
+// visible returns the messages #result shows, oldest first: the selected
+// conversation's window, or for "All messages" every conversation within
+// the horizon. The result is a new slice.
 func (m *model) visible() []shared.Message {
-	if m.selected != convEverything {
-		list := m.convs[m.selected]
-		return slices.Clone(list[max(0, len(list)-showMax):])
+	if m.selected != everything {
+		if t := m.convs[m.selected]; t != nil {
+			return slices.Clone(t.msgs)
+		}
+		return nil
 	}
-	n := 0
-	for _, l := range m.convs {
-		n += len(l)
-	}
-	all := make([]shared.Message, 0, n)
-	for _, l := range m.convs {
-		all = append(all, l...)
+	low, high := m.horizon()
+	var all []shared.Message
+	for _, t := range m.convs {
+		i, _ := t.find(low)
+		j := len(t.msgs)
+		if high > 0 {
+			j, _ = t.find(high + 1)
+		}
+		all = append(all, t.msgs[i:max(i, j)]...)
 	}
 	slices.SortFunc(all, func(a, b shared.Message) int { return cmpSeq(a.Seq, b.Seq) })
 	all = slices.CompactFunc(all, func(a, b shared.Message) bool { return a.Seq == b.Seq })
-	return slices.Clip(all[max(0, len(all)-showMax):])
+	return all[max(0, len(all)-m.allShown):]
+}
+
+// allHidden reports whether "All messages" holds more than it shows.
+func (m *model) allHidden() bool {
+	if m.selected != everything {
+		return false
+	}
+	n := 0
+	low, _ := m.horizon()
+	for _, t := range m.convs {
+		i, _ := t.find(low)
+		n += len(t.msgs) - i
+	}
+	return n > m.allShown
 }
 
 // pending returns the outbox entries of the selected conversation.
@@ -296,14 +337,14 @@ func (m *model) pending() []outgoing {
 	me := m.meKey()
 	for _, o := range m.outbox {
 		msg := shared.Message{Sender: me, Recipient: o.Recipient, Command: o.Command}
-		if m.selected == convEverything || convOf(me, &msg) == m.selected {
+		if m.selected == everything || convOf(me, &msg) == m.selected {
 			out = append(out, o)
 		}
 	}
 	return out
 }
 
-// sortedPeople returns the people, online first, then by alias and id.
+// sortedPeople returns the people, online first, then by id.
 func (m *model) sortedPeople() []shared.PresenceUser {
 	list := make([]shared.PresenceUser, 0, len(m.people))
 	for _, p := range m.people {
@@ -321,24 +362,52 @@ func (m *model) sortedPeople() []shared.PresenceUser {
 	return list
 }
 
-// cacheSnapshot returns the last cachePerConv messages of every
-// conversation, for localStorage.
-func (m *model) cacheSnapshot() map[string][]shared.Message {
-	out := make(map[string][]shared.Message, len(m.convs))
-	for k, l := range m.convs {
-		if len(l) > 0 {
-			out[k] = slices.Clone(l[max(0, len(l)-cachePerConv):])
+// cachedConv is one conversation in localStorage.
+type cachedConv struct {
+	Kind convKind         `json:"kind"`
+	Key  string           `json:"key,omitempty"`
+	From shared.Seq       `json:"from,omitempty"`
+	Msgs []shared.Message `json:"msgs"`
+}
+
+// cacheSnapshot returns the newest cachePerConv messages of every
+// conversation that reaches its newest message, for localStorage.
+func (m *model) cacheSnapshot() []cachedConv {
+	var out []cachedConv
+	for c, t := range m.convs {
+		if !t.atLive() || len(t.msgs) == 0 {
+			continue
 		}
+		cc := cachedConv{Kind: c.kind, Key: c.key, From: t.from, Msgs: t.msgs}
+		if n := len(t.msgs) - cachePerConv; n > 0 {
+			cc.From, cc.Msgs = t.msgs[n].Seq, t.msgs[n:]
+		}
+		out = append(out, cc)
 	}
 	return out
 }
 
-// restoreCache loads cached conversations (already sorted by the writer;
-// sorted again here in case the storage was edited).
-func (m *model) restoreCache(convs map[string][]shared.Message) {
-	for _, l := range convs {
-		for _, msg := range l {
-			m.addMessage(msg, false)
+// restoreCache loads cached conversations. Each holds its newest
+// messages, consecutive, so they make a window that continues with the
+// replay after the offset.
+func (m *model) restoreCache(convs []cachedConv) {
+	for _, cc := range convs {
+		t := &timeline{from: cc.From}
+		for _, msg := range cc.Msgs {
+			if msg.Seq > 0 {
+				t.live(msg)
+			}
 		}
+		m.convs[conv{kind: cc.Kind, key: cc.Key}] = t
 	}
+}
+
+// unreadTotal is the sum of the unread counts (the tab title, the app
+// badge).
+func (m *model) unreadTotal() int {
+	n := 0
+	for _, u := range m.unread {
+		n += u
+	}
+	return n
 }

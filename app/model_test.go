@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -33,17 +34,28 @@ func TestConvOf(t *testing.T) {
 	tests := []struct {
 		name string
 		m    shared.Message
-		want string
+		want conv
 	}{
-		{"room, any case", msg(1, "bob", "Lounge", shared.CommandGroupchat, "x"), "r:lounge"},
-		{"ALL, any case", msg(1, "bob", "all", shared.CommandChat, "x"), convAll},
-		{"from someone", msg(1, "Bob", "alice", shared.CommandChat, "x"), "u:bob"},
-		{"to someone", msg(1, "ALICE", "Bob", shared.CommandChat, "x"), "u:bob"},
-		{"to myself", msg(1, "alice", "Alice", shared.CommandChat, "x"), "u:alice"},
+		{"room, any case", msg(1, "bob", "Lounge", shared.CommandGroupchat, "x"), conv{kindRoom, "lounge"}},
+		{"ALL, any case", msg(1, "bob", "all", shared.CommandChat, "x"), allConv},
+		{"from someone", msg(1, "Bob", "alice", shared.CommandChat, "x"), conv{kindUser, "bob"}},
+		{"to someone", msg(1, "ALICE", "Bob", shared.CommandChat, "x"), conv{kindUser, "bob"}},
+		{"to myself", msg(1, "alice", "Alice", shared.CommandChat, "x"), conv{kindUser, "alice"}},
 	}
 	for _, tt := range tests {
 		if got := convOf("alice", &tt.m); got != tt.want {
-			t.Errorf("%s: convOf = %q, want %q", tt.name, got, tt.want)
+			t.Errorf("%s: convOf = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// What a request names: the command and a target the server matches.
+	for c, want := range map[conv][2]string{
+		allConv:         {shared.CommandChat, shared.All},
+		roomConv("Lo"):  {shared.CommandGroupchat, "lo"},
+		userConv("Bob"): {shared.CommandChat, "bob"},
+		roomConv("방 1"): {shared.CommandGroupchat, "방 1"},
+	} {
+		if c.command() != want[0] || c.target() != want[1] {
+			t.Errorf("%v: %s %s, want %v", c, c.command(), c.target(), want)
 		}
 	}
 }
@@ -62,9 +74,11 @@ func TestModel_MessagesAreOrderedAndUnique(t *testing.T) {
 	}
 	// History and acks never move the offset: older messages may still be
 	// on their way.
-	m.addMessage(msg(12, "bob", "ALL", shared.CommandChat, "old page"), false)
+	m.timeline(allConv).page([]shared.Message{msg(1, "bob", "ALL", shared.CommandChat, "old page")}, pageSize, true)
+	m.outbox = []outgoing{{CID: "c", Recipient: "ALL", Command: shared.CommandChat, Data: "x"}}
+	m.acked("c", 12, "2026-01-02T03:04:05.000Z")
 	if m.offset != 9 {
-		t.Fatalf("history moved the offset to %d", m.offset)
+		t.Fatalf("history or an ack moved the offset to %d", m.offset)
 	}
 }
 
@@ -93,15 +107,15 @@ func TestModel_UnreadCountsOtherConversations(t *testing.T) {
 	if len(m.unread) != 0 {
 		t.Fatalf("unread %v while all messages show", m.unread)
 	}
-	m.selectConv(convAll)
+	m.selectConv(allConv)
 	m.received(msg(2, "bob", "alice", shared.CommandChat, "dm"))
 	m.received(msg(3, "bob", "ALL", shared.CommandChat, "seen"))
 	m.received(msg(4, "alice", "bob", shared.CommandChat, "mine"))
-	if got := m.unread; got["u:bob"] != 1 || got[convAll] != 0 {
-		t.Fatalf("unread %v, want u:bob 1", got)
+	if got := m.unread; got[userConv("bob")] != 1 || got[allConv] != 0 || m.unreadTotal() != 1 {
+		t.Fatalf("unread %v, want bob 1", got)
 	}
-	m.selectConv("u:bob")
-	if m.unread["u:bob"] != 0 {
+	m.selectConv(userConv("bob"))
+	if m.unread[userConv("bob")] != 0 {
 		t.Fatal("opening the conversation did not clear its count")
 	}
 }
@@ -137,7 +151,7 @@ func TestModel_PendingFollowsTheConversation(t *testing.T) {
 	if got := m.pending(); len(got) != 2 {
 		t.Fatalf("all messages view: %d pending", len(got))
 	}
-	m.selectConv("u:bob")
+	m.selectConv(userConv("bob"))
 	if got := m.pending(); len(got) != 1 || got[0].CID != "a" {
 		t.Fatalf("bob's conversation: %v", got)
 	}
@@ -150,7 +164,7 @@ func TestModel_RoomDeletedForgetsIt(t *testing.T) {
 	m.received(msg(1, "bob", "Lounge", shared.CommandGroupchat, "hi"))
 	m.selectConv(roomConv("lounge"))
 	m.roomDeleted("LOUNGE")
-	if len(m.rooms) != 1 || m.member["lounge"] || len(m.convs[roomConv("lounge")]) != 0 || m.selected != convEverything {
+	if len(m.rooms) != 1 || m.member["lounge"] || m.convs[roomConv("lounge")] != nil || m.selected != everything {
 		t.Fatalf("after delete: rooms %v member %v selected %q", m.rooms, m.member, m.selected)
 	}
 }
@@ -184,12 +198,79 @@ func TestModel_CacheRoundTrip(t *testing.T) {
 	}
 	m.received(msg(500, "bob", "alice", shared.CommandChat, "dm"))
 	c := m.cacheSnapshot()
-	if len(c[convAll]) != cachePerConv || len(c["u:bob"]) != 1 {
-		t.Fatalf("cache sizes: all %d, bob %d", len(c[convAll]), len(c["u:bob"]))
+	n := 0
+	for _, cc := range c {
+		n += len(cc.Msgs)
 	}
-	n := loggedInModel("alice")
-	n.restoreCache(c)
-	if got := n.visible(); len(got) != cachePerConv+1 || got[len(got)-1].Seq != 500 {
+	if len(c) != 2 || n != cachePerConv+1 {
+		t.Fatalf("cache holds %d conversations, %d messages", len(c), n)
+	}
+	b, err := json.Marshal(c) // as localStorage holds it
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = nil
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	r := loggedInModel("alice")
+	r.restoreCache(c)
+	if got := r.visible(); len(got) != cachePerConv+1 || got[len(got)-1].Seq != 500 {
 		t.Fatalf("restored %d messages", len(got))
+	}
+	if from := r.convs[allConv].from; from != 21 {
+		t.Fatalf("the cached window of ALL starts at %d, want 21 (older ones load with history)", from)
+	}
+}
+
+func TestModel_LeavingARoomForgetsItsMessages(t *testing.T) {
+	t.Parallel()
+	m := loggedInModel("alice")
+	m.received(msg(1, "bob", "den", shared.CommandGroupchat, "secret"))
+	m.received(msg(2, "bob", "alice", shared.CommandChat, "dm"))
+	m.selectConv(roomConv("den"))
+	m.left("DEN")
+	if got := m.visible(); len(got) != 0 || m.member["den"] {
+		t.Fatalf("after leaving: %v, member %v", got, m.member["den"])
+	}
+	m.selectConv(everything)
+	if got := seqsOf(m.visible()); !slices.Equal(got, []shared.Seq{2}) {
+		t.Fatalf("all messages after leaving: %v", got)
+	}
+}
+
+// A capped replay (206) means a gap before it: every window restarts.
+func TestModel_CappedReplayRestartsTheWindows(t *testing.T) {
+	t.Parallel()
+	m := loggedInModel("alice")
+	m.received(msg(3, "bob", "ALL", shared.CommandChat, "old"))
+	m.capped(4990)
+	m.received(msg(5000, "bob", "ALL", shared.CommandChat, "after the gap"))
+	m.received(msg(5001, "bob", "dave", shared.CommandChat, "a conversation first seen"))
+	tl := m.convs[allConv]
+	if got := seqsOf(tl.msgs); !slices.Equal(got, []shared.Seq{5000}) || tl.from != 4990 {
+		t.Fatalf("window %v from %d", got, tl.from)
+	}
+	if from := m.convs[userConv("bob")].from; from != 4990 {
+		t.Fatalf("a conversation first seen in the capped replay is complete from %d", from)
+	}
+}
+
+// The "All messages" view shows each conversation only within the span
+// where all of them are complete.
+func TestModel_HorizonOfAllMessages(t *testing.T) {
+	t.Parallel()
+	m := loggedInModel("alice")
+	for _, s := range []int{1, 4, 9} {
+		m.received(msg(s, "bob", "ALL", shared.CommandChat, "all"))
+	}
+	m.received(msg(6, "bob", "lounge", shared.CommandGroupchat, "room"))
+	m.received(msg(10, "bob", "lounge", shared.CommandGroupchat, "room"))
+	m.convs[roomConv("lounge")].from = 6 // its older messages are not loaded
+	if got := seqsOf(m.visible()); !slices.Equal(got, []shared.Seq{6, 9, 10}) {
+		t.Fatalf("all messages %v, want from the room's first on", got)
+	}
+	if low, high := m.horizon(); low != 6 || high != 0 {
+		t.Fatalf("horizon %d–%d", low, high)
 	}
 }

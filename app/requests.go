@@ -4,7 +4,6 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"strings"
 	"time"
 
@@ -25,29 +24,32 @@ type loginForm struct {
 func (s *service) Login(f loginForm) {
 	s.mu.Lock()
 	f.ID = strings.TrimSpace(f.ID)
-	if n := checkLogin(s.lang, f); n != "" {
-		s.setErrorLocked("login", n)
+	if err := checkLogin(f); err != nil {
+		s.notices["login"] = invalid(shared.EventLogin, "", err)
 		s.changedLocked()
 		s.mu.Unlock()
 		return
 	}
 	s.lastID = f.ID
-	if !s.ready {
+	if s.gen == 0 {
 		s.waitingLogin = &f
-		s.setNoticeLocked("login", "login.wait", false)
+		s.notices["login"] = info("login.wait")
 		s.changedLocked()
 		s.mu.Unlock()
 		return
 	}
-	gen := s.gen
-	frame := s.loginFrameLocked(f)
+	gen, frame := s.loginFrameLocked(f)
 	s.changedLocked()
 	s.mu.Unlock()
-	s.write(gen, frame)
+	s.link.write(gen, frame)
 }
 
-// loginFrameLocked builds the login request. s.mu must be held.
-func (s *service) loginFrameLocked(f loginForm) []byte {
+// loginFrameLocked builds the login request. It always asks for a replay:
+// from the offset of the data this browser holds for that user, or from
+// the start when it holds none, so that a new device shows the recent
+// messages of every conversation (version 1 has no list of them). The
+// server caps the replay at --replay-max and says so with a 206.
+func (s *service) loginFrameLocked(f loginForm) (int64, []byte) {
 	req := shared.Login{ID: f.ID, Password: f.Password}
 	if f.Alias != "" {
 		req.Alias = &f.Alias
@@ -55,56 +57,129 @@ func (s *service) loginFrameLocked(f loginForm) []byte {
 	if f.Today != "" {
 		req.Today = &f.Today
 	}
-	a := pendingAck{kind: reqLogin}
-	if s.owner != "" && s.owner == shared.Fold(f.ID) {
-		// The same user again (after the session ended): get what was missed.
-		req.Offset, _ = json.Marshal(s.m.offset)
-		a.offset = true
+	key := shared.Fold(f.ID)
+	fresh := s.owner != key
+	var off shared.Seq
+	if !fresh {
+		off = s.m.offset
 	}
-	s.setNoticeLocked("login", "logging.in", false)
-	return s.requestLocked(shared.EventLogin, req, a)
+	req.Offset, _ = json.Marshal(off)
+	s.notices["login"] = info("logging.in")
+	return s.requestLocked(shared.EventLogin, req, func(r shared.Response) {
+		if r.Code != shared.CodeOK || r.User == nil {
+			s.notices["login"] = refusal(shared.EventLogin, "", r)
+			return
+		}
+		u := *r.User
+		if s.owner != shared.Fold(u.ID) { // another user's data must not show
+			s.m = newModel()
+			s.owner = shared.Fold(u.ID)
+			s.saveOutboxLocked()
+		}
+		if fresh {
+			s.m.known = 0 // the replay from the start brings every conversation, until a 206 says it is capped
+		}
+		s.m.me = &u
+		s.token, s.lastID = r.Token, u.ID
+		s.authed = true
+		s.notices["login"] = info("logged.in")
+		delete(s.notices, "profile")
+		s.dirty = true
+		s.saveSessionLocked()
+		s.outq = append(s.outq, s.afterAuthLocked()...)
+	})
 }
 
-// checkLogin checks a login form with the server's own rules; "" is fine.
-func checkLogin(lang string, f loginForm) string {
+// checkLogin checks a login form with the server's own rules.
+func checkLogin(f loginForm) *shared.Error {
 	if err := shared.ValidUserID("id", f.ID); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
+		return err
 	}
 	switch {
 	case f.Password == "":
-		return human(lang, shared.EventLogin, "", shared.CodeBadRequest, "invalid password: required")
+		return shared.BadRequest("password", "required")
 	case shared.RuneLen(f.Password) > shared.MaxPassword:
-		return human(lang, shared.EventLogin, "", shared.CodeBadRequest, "invalid password: longer than 128 characters")
+		return shared.BadRequest("password", "longer than 128 characters")
 	}
 	if err := shared.ValidText("alias", f.Alias, shared.MaxAlias); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
+		return err
 	}
-	if err := shared.ValidText("today", f.Today, shared.MaxToday); err != nil {
-		return human(lang, shared.EventLogin, "", err.Code, err.Message)
+	return shared.ValidText("today", f.Today, shared.MaxToday)
+}
+
+// profileForm is the value of the profile action.
+type profileForm struct{ Password, Alias, Today string }
+
+// Profile changes the display name and status line: PROTOCOL.md 4.1 lets
+// a login with the right password update them, so it logs in again on
+// this socket (with the offset, so nothing is missed) and switches to the
+// token that login returns. Empty fields are sent empty: clearing the
+// status line is a change too.
+func (s *service) Profile(f profileForm) {
+	s.mu.Lock()
+	var bad *notice
+	switch {
+	case s.m.me == nil:
+		bad = &notice{Key: "err.login.first", Error: true}
+	case s.gen == 0:
+		bad = &notice{Key: "err.offline", Error: true}
+	default:
+		err := shared.ValidText("alias", f.Alias, shared.MaxAlias)
+		if err == nil {
+			err = shared.ValidText("today", f.Today, shared.MaxToday)
+		}
+		if f.Password == "" {
+			err = shared.BadRequest("password", "required")
+		}
+		if err != nil {
+			n := invalid(shared.EventLogin, "", err)
+			bad = &n
+		}
 	}
-	return ""
+	if bad != nil {
+		s.notices["profile"] = *bad
+		s.changedLocked()
+		s.mu.Unlock()
+		return
+	}
+	req := shared.Login{ID: s.m.me.ID, Password: f.Password, Alias: &f.Alias, Today: &f.Today}
+	req.Offset, _ = json.Marshal(s.m.offset)
+	s.notices["profile"] = info("profile.saving")
+	gen, frame := s.requestLocked(shared.EventLogin, req, func(r shared.Response) {
+		if r.Code != shared.CodeOK || r.User == nil {
+			s.notices["profile"] = refusal(shared.EventLogin, "", r)
+			return
+		}
+		u := *r.User
+		s.m.me = &u
+		s.token = r.Token
+		s.notices["profile"] = info("profile.saved")
+		s.done["profile"]++
+		s.saveSessionLocked()
+	})
+	s.changedLocked()
+	s.mu.Unlock()
+	s.link.write(gen, frame)
 }
 
 // Logout revokes the session (when connected) and forgets the user's data
 // on this browser.
 func (s *service) Logout() {
 	s.mu.Lock()
+	var gen int64
 	var frame []byte
-	gen := s.gen
-	if s.ready && s.authed {
-		frame = s.requestLocked(shared.EventLogout, struct{}{}, pendingAck{kind: reqLogout})
+	if s.authed {
+		gen, frame = s.requestLocked(shared.EventLogout, struct{}{}, func(shared.Response) {})
 	}
 	s.token, s.authed, s.owner = "", false, ""
-	s.m.reset()
+	s.m = newModel()
 	s.saveSessionLocked()
 	s.saveOutboxLocked()
 	s.saveCacheLocked()
 	s.notices = map[string]notice{}
 	s.changedLocked()
 	s.mu.Unlock()
-	if frame != nil {
-		s.write(gen, frame)
-	}
+	s.link.write(gen, frame)
 }
 
 // roomForm is the value of the room action.
@@ -117,43 +192,64 @@ func (s *service) Room(f roomForm) {
 	s.mu.Lock()
 	f.ID = strings.TrimSpace(f.ID)
 	f.Name = strings.TrimSpace(f.Name)
-	n := ""
 	switch {
 	case s.m.me == nil:
-		n = tr(s.lang, "err.login.first")
-	case !s.ready:
-		n = tr(s.lang, "err.offline")
+		s.notices["room"] = failure("err.login.first")
+	case s.gen == 0:
+		s.notices["room"] = failure("err.offline")
 	default:
-		n = checkRoom(s.lang, f)
+		delete(s.notices, "room")
+		if err := checkRoom(f); err != nil {
+			s.notices["room"] = invalid(shared.EventRoom, f.Command, err)
+		}
 	}
-	if n != "" {
-		s.setErrorLocked("room", n)
+	if _, bad := s.notices["room"]; bad {
 		s.changedLocked()
 		s.mu.Unlock()
 		return
 	}
-	delete(s.notices, "room")
-	gen := s.gen
-	frame := s.requestLocked(shared.EventRoom, shared.RoomRequest{Command: f.Command, RoomID: f.ID, RoomName: f.Name},
-		pendingAck{kind: reqRoom, roomCmd: f.Command, roomID: f.ID})
+	gen, frame := s.requestLocked(shared.EventRoom, shared.RoomRequest{Command: f.Command, RoomID: f.ID, RoomName: f.Name},
+		func(r shared.Response) { s.roomAnswerLocked(f, r) })
 	s.changedLocked()
 	s.mu.Unlock()
-	s.write(gen, frame)
+	s.link.write(gen, frame)
 }
 
-func checkRoom(lang string, f roomForm) string {
+func checkRoom(f roomForm) *shared.Error {
 	if err := shared.ValidRoomID("roomId", f.ID); err != nil {
-		return human(lang, shared.EventRoom, f.Command, err.Code, err.Message)
+		return err
 	}
 	if f.Command == shared.RoomCreate || f.Command == shared.RoomUpdate {
 		if f.Name == "" {
-			return human(lang, shared.EventRoom, f.Command, shared.CodeBadRequest, "invalid roomName: required")
+			return shared.BadRequest("roomName", "required")
 		}
-		if err := shared.ValidText("roomName", f.Name, shared.MaxRoomName); err != nil {
-			return human(lang, shared.EventRoom, f.Command, err.Code, err.Message)
-		}
+		return shared.ValidText("roomName", f.Name, shared.MaxRoomName)
 	}
-	return ""
+	return nil
+}
+
+func (s *service) roomAnswerLocked(f roomForm, r shared.Response) {
+	if r.Code != shared.CodeOK {
+		s.notices["room"] = refusal(shared.EventRoom, f.Command, r)
+		return
+	}
+	s.notices["room"] = info("room.done." + f.Command)
+	s.done["room"]++
+	c := roomConv(f.ID)
+	switch f.Command {
+	case shared.RoomCreate, shared.RoomJoin:
+		s.m.member[c.key] = true
+		if f.Command == shared.RoomCreate {
+			s.m.timeline(c).from = 0 // a new room has no history
+		}
+		s.m.selectConv(c) // open what was just made or joined
+		s.outq = append(s.outq, s.historyFrameLocked(c, true))
+	case shared.RoomLeave:
+		s.m.left(f.ID)
+	case shared.RoomDelete:
+		s.m.roomDeleted(f.ID)
+	}
+	s.dirty = true
 }
 
 // sendForm is the value of the send action.
@@ -162,18 +258,20 @@ type sendForm struct {
 }
 
 // checkSend checks a message with the server's rules and returns it in
-// canonical form; the string is the human error, "" when fine.
-func checkSend(lang string, f sendForm) (sendForm, string) {
+// canonical form.
+func checkSend(f sendForm) (sendForm, *shared.Error) {
 	f.Recipient = strings.TrimSpace(f.Recipient)
 	var err *shared.Error
-	switch f.Command {
-	case shared.CommandChat:
+	switch {
+	case f.Recipient == "":
+		return f, shared.BadRequest("recepient", "required")
+	case f.Command == shared.CommandChat:
 		if shared.Fold(f.Recipient) == shared.Fold(shared.All) {
 			f.Recipient = shared.All
 		} else {
 			err = shared.ValidUserID("recepient", f.Recipient)
 		}
-	case shared.CommandGroupchat:
+	case f.Command == shared.CommandGroupchat:
 		err = shared.ValidRoomID("recepient", f.Recipient)
 	default:
 		err = shared.BadRequest("command", "expected chat or groupchat")
@@ -185,10 +283,7 @@ func checkSend(lang string, f sendForm) (sendForm, string) {
 			err = shared.ValidMessageText(f.Text, shared.DefaultMaxText)
 		}
 	}
-	if err != nil {
-		return f, human(lang, shared.EventMessage, "", err.Code, err.Message)
-	}
-	return f, ""
+	return f, err
 }
 
 // Send queues a message in the outbox (persisted at once) and sends it if
@@ -196,14 +291,14 @@ func checkSend(lang string, f sendForm) (sendForm, string) {
 func (s *service) Send(f sendForm) {
 	s.mu.Lock()
 	if s.m.me == nil {
-		s.setNoticeLocked("send", "err.login.first", true)
+		s.notices["send"] = failure("err.login.first")
 		s.changedLocked()
 		s.mu.Unlock()
 		return
 	}
-	f, n := checkSend(s.lang, f)
-	if n != "" {
-		s.setErrorLocked("send", n)
+	f, err := checkSend(f)
+	if err != nil {
+		s.notices["send"] = sendRefusal(err)
 		s.changedLocked()
 		s.mu.Unlock()
 		return
@@ -213,16 +308,27 @@ func (s *service) Send(f sendForm) {
 		Created: shared.FormatTime(time.Now()),
 	})
 	s.saveOutboxLocked()
-	if s.ready && s.authed {
-		delete(s.notices, "send")
+	if s.authed {
+		if n := s.notices["send"]; n.Answer == nil || n.Answer.Code != shared.CodeTooManyRequests {
+			delete(s.notices, "send") // a 429 stays until the queue drained
+		}
 	} else {
-		s.setNoticeLocked("send", "queued", false)
+		s.notices["send"] = info("queued")
 	}
 	gen := s.gen
 	frames := s.outboxFramesLocked()
 	s.changedLocked()
 	s.mu.Unlock()
-	s.write(gen, frames...)
+	s.link.write(gen, frames...)
+}
+
+// sendRefusal words a message that failed the local checks; a missing
+// recipient means no conversation was picked.
+func sendRefusal(err *shared.Error) notice {
+	if err.Message == "invalid recepient: required" {
+		return failure("err.pick")
+	}
+	return invalid(shared.EventMessage, "", err)
 }
 
 // newCID returns a random client message id.
@@ -232,59 +338,63 @@ func newCID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Select opens a conversation in #result.
-func (s *service) Select(conv string) {
+// Select opens a conversation in #result and asks for its first page.
+func (s *service) Select(c conv) {
 	s.mu.Lock()
-	s.m.selectConv(conv)
+	s.m.selectConv(c)
 	gen := s.gen
-	frame := s.historyFrameLocked(conv)
+	var frame []byte
+	if t := s.m.convs[c]; c != everything && (t == nil || len(t.msgs) < pageSize) {
+		frame = s.historyFrameLocked(c, true)
+	}
 	s.changedLocked()
 	s.mu.Unlock()
+	s.link.write(gen, frame)
+}
+
+// Page loads the next page of the open conversation: older when its log
+// is scrolled to the top, newer at the bottom of a window that dropped
+// its newest pages.
+func (s *service) Page(older bool) {
+	s.mu.Lock()
+	gen := s.gen
+	frame := s.historyFrameLocked(s.m.selected, older)
 	if frame != nil {
-		s.write(gen, frame)
+		s.changedLocked()
 	}
+	s.mu.Unlock()
+	s.link.write(gen, frame)
+}
+
+// Following tells whether the log is scrolled to its newest message.
+func (s *service) Following(at bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m.following = at
 }
 
 // Connect points the client at another server (or the same one again).
+// Each server has its own session, outbox and cache, stored under its
+// origin: a token never goes to a server that did not issue it.
 func (s *service) Connect(hostName, port string) {
 	s.mu.Lock()
-	hostName = strings.TrimSpace(hostName)
-	port = strings.TrimSpace(port)
-	if hostName == "" {
-		hostName = pageHost
+	t := s.page.typed(strings.TrimSpace(hostName), strings.TrimSpace(port))
+	changed := t != s.target
+	if changed {
+		s.switchTargetLocked(t)
 	}
-	if port == pagePort && isLoopback(hostName) && isLoopback(pageHost) {
-		// "localhost" typed on a page from 127.0.0.1 is the same server; the
-		// page's own name keeps the WebSocket's Origin and Host equal, which
-		// the server requires.
-		hostName = pageHost
-	}
-	changed := hostName != s.hostName || port != s.port
-	s.hostName, s.port = hostName, port
-	s.saveSessionLocked()
 	if !changed && s.state == stateConnected {
-		s.setNoticeLocked("connect", "connect.same", false)
+		s.notices["connect"] = info("connect.same")
 	} else {
-		s.setNoticeLocked("connect", "connect.retry", false)
+		s.notices["connect"] = info("connect.retry")
 	}
 	s.changedLocked()
 	s.mu.Unlock()
 	if changed {
-		select {
-		case s.abort <- struct{}{}:
-		default:
-		}
+		s.link.Redial()
+	} else {
+		s.link.Kick()
 	}
-	s.Kick()
-}
-
-func isLoopback(h string) bool {
-	h = strings.Trim(strings.ToLower(h), "[]")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // SetLang switches the UI language and remembers the choice.
@@ -296,6 +406,5 @@ func (s *service) SetLang(lang string) {
 	}
 	s.lang = lang
 	s.h.storage().Set(keyLang, lang)
-	s.notices = map[string]notice{} // their language is the old one
 	s.changedLocked()
 }

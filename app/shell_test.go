@@ -92,6 +92,17 @@ func (n *node) byID(id string) *node {
 	return found[0]
 }
 
+// boolAttr reads an attribute go-app writes as a boolean: bare when true
+// (in the browser it reads "true").
+func boolAttr(n *node, name string) string {
+	if v, ok := n.attrs[name]; ok && v == "" {
+		return "true"
+	} else if ok {
+		return v
+	}
+	return "(none)"
+}
+
 // textContent joins the text below n.
 func (n *node) textContent() string {
 	var b strings.Builder
@@ -135,12 +146,12 @@ func sampleView() View {
 		Lang: langEN, State: stateConnected, Host: "127.0.0.1", Port: "3000",
 		LoggedIn: true, Me: shared.Profile{ID: "alice", Alias: "Alice"},
 		Rooms: []RoomItem{
-			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: "r:lounge", Unread: 3},
-			{ID: "Back", Name: "Back room", Members: 1, Conv: "r:back"},
+			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: roomConv("lounge"), Unread: 3},
+			{ID: "Back", Name: "Back room", Members: 1, Conv: roomConv("back")},
 		},
 		People: []PersonItem{
-			{ID: "bob", Alias: "Bob", Online: true, Conv: "u:bob"},
-			{ID: "zed", Online: false, Conv: "u:zed"},
+			{ID: "bob", Alias: "Bob", Presence: "online", Conv: userConv("bob")},
+			{ID: "zed", Presence: "offline", Conv: userConv("zed")},
 		},
 		Messages: []MsgItem{
 			{Seq: "7", Sender: "bob", Alias: "Bob", Text: "hi", Time: "10:00", Stamp: "2026-01-02T10:00:00.000Z"},
@@ -164,9 +175,11 @@ func TestShell_ControlIDs(t *testing.T) {
 			"roomIdInput", "roomNameInput", "createRoomButton", "updateRoomButton",
 			"deleteRoomButton", "joinRoomButton", "leaveRoomButton", "roomList",
 			"recepientInput", "chattype", "dataInput", "sendButton", "result",
+			"langButton", "settingsButton", "newRoomButton", "log", "addressRow", "charCount",
+			"roomDialog", "confirmDialog", "settingsDialog", "profileDialog",
 		}
 		if loggedIn {
-			ids = append(ids, "logoutButton")
+			ids = append(ids, "logoutButton", "profileButton", "landing")
 		} else {
 			ids = append(ids, "idInput", "passwordInput", "aliasInput", "todayInput", "loginButton")
 		}
@@ -203,9 +216,9 @@ func TestShell_ListsCarryTheirData(t *testing.T) {
 
 	var rooms []string
 	for _, r := range doc.byID("roomList").elements() {
-		rooms = append(rooms, r.attrs["data-room-id"])
+		rooms = append(rooms, r.attrs["data-room-id"]+"="+boolAttr(r, "data-member"))
 	}
-	if strings.Join(rooms, ",") != "lounge,Back" {
+	if strings.Join(rooms, ",") != "lounge=true,Back=false" {
 		t.Errorf("#roomList children data-room-id %v", rooms)
 	}
 	lounge := doc.byID("roomList").elements()[0]
@@ -227,7 +240,7 @@ func TestShell_ListsCarryTheirData(t *testing.T) {
 	}
 
 	people := doc.byID("peopleList").elements()
-	if len(people) != 2 || people[0].attrs["data-user-id"] != "bob" || people[0].attrs["data-online"] == "false" ||
+	if len(people) != 2 || people[0].attrs["data-user-id"] != "bob" || boolAttr(people[0], "data-online") != "true" ||
 		people[1].attrs["data-online"] != "false" {
 		t.Errorf("people %v", people)
 	}
@@ -251,8 +264,8 @@ func TestShell_NoticesSitNextToTheirControls(t *testing.T) {
 	v := sampleView()
 	v.LoggedIn = false
 	v.Notices = map[string]notice{
-		"login": {Text: "Wrong id or password.", Error: true},
-		"room":  {Text: "Room created."},
+		"login": refusal("login", "", shared.Response{Code: "401"}),
+		"room":  info("room.done.create"),
 	}
 	doc, _ := render(t, &Shell{view: v})
 	login := doc.byID("loginNotice")
@@ -355,22 +368,55 @@ func TestShell_PickingAConversationFillsTheComposer(t *testing.T) {
 	_, e := render(t, s)
 	c, _ := ctxs.Load(s)
 	ctx := c.(app.Context)
-	var picked []string
-	ctx.Handle(actionSelect, func(_ app.Context, a app.Action) { picked = append(picked, a.Value.(string)) })
+	var picked []conv
+	ctx.Handle(actionSelect, func(_ app.Context, a app.Action) { picked = append(picked, a.Value.(conv)) })
 	ctx.Dispatch(func(ctx app.Context) {
-		s.onPickRoom(s.view.Rooms[0])(ctx, app.Event{})
+		s.onSelect(s.view.Rooms[0].Conv)(ctx, app.Event{})
 	})
 	e.ConsumeAll()
-	if len(picked) != 1 || picked[0] != "r:lounge" || s.value("roomIdInput") != "lounge" {
-		t.Fatalf("picked %v, room id field %q", picked, s.value("roomIdInput"))
+	if len(picked) != 1 || picked[0] != roomConv("lounge") {
+		t.Fatalf("picked %v", picked)
 	}
 	// The service answers with the new selection; the composer follows.
 	ctx.Dispatch(func(ctx app.Context) {
-		s.view.Selected, s.view.ToRecipient, s.view.ToCommand = "r:lounge", "lounge", shared.CommandGroupchat
+		s.view.Selected, s.view.ToRecipient, s.view.ToCommand = roomConv("lounge"), "lounge", shared.CommandGroupchat
 		s.viewChanged(ctx)
 	})
 	e.ConsumeAll()
 	if s.value("recepientInput") != "lounge" || s.value("chattype") != shared.CommandGroupchat {
 		t.Fatalf("composer to %q as %q", s.value("recepientInput"), s.value("chattype"))
+	}
+}
+
+// Links in messages: http and https only, as text nodes and <a> elements
+// (never markup), trailing punctuation left out.
+func TestLinkify(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		text string
+		want string // rendered, links as [href]
+	}{
+		{"see https://example.org/a?b=1.", "see [https://example.org/a?b=1]."},
+		{"(http://x.org/p) and https://y.org", "([http://x.org/p]) and [https://y.org]"},
+		{"javascript:alert(1) ftp://x.org", "javascript:alert(1) ftp://x.org"},
+		{`https://x.org/"><script>`, `[https://x.org/]"><script>`},
+		{"no link", "no link"},
+	}
+	for _, tt := range tests {
+		doc := parse(t, app.HTMLString(app.P().Body(linkify(tt.text)...)))
+		var b strings.Builder
+		for _, n := range doc.children[0].children {
+			if n.tag == "a" {
+				if n.attrs["rel"] != "noopener noreferrer" || n.attrs["target"] != "_blank" || n.textContent() != n.attrs["href"] {
+					t.Errorf("%q: link %v", tt.text, n.attrs)
+				}
+				b.WriteString("[" + n.attrs["href"] + "]")
+				continue
+			}
+			b.WriteString(n.textContent())
+		}
+		if nospace := strings.NewReplacer(" ", ""); nospace.Replace(b.String()) != nospace.Replace(tt.want) { // parse trims text nodes
+			t.Errorf("%q renders %q, want %q", tt.text, b.String(), tt.want)
+		}
 	}
 }

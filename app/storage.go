@@ -1,14 +1,19 @@
 package app
 
 import (
+	"net"
 	"net/url"
+	"strings"
 
 	"chatapp/shared"
 )
 
-// What the client keeps in localStorage: the session (token, user, offset,
-// a server other than the page's), the outbox, the cache of the last
-// messages and lists, and the language choice.
+// What the client keeps in localStorage: the language, the server it
+// points at when that is not the page's, and per server origin the
+// session (token, user, offset), the outbox and the cache of the last
+// messages and lists. A token is only ever read back for the origin that
+// issued it (issue 18: the Server fields must not hand it to another
+// server).
 
 // kv is the part of localStorage the client uses; go-app's
 // app.BrowserStorage satisfies it (values are stored as JSON).
@@ -18,13 +23,73 @@ type kv interface {
 	Del(k string)
 }
 
-// localStorage keys.
+// localStorage keys; the per-server ones end with " " and the origin.
 const (
-	keySession = "chatapp.session"
-	keyOutbox  = "chatapp.outbox"
-	keyCache   = "chatapp.cache"
 	keyLang    = "chatapp.lang"
+	keyServer  = "chatapp.server"
+	keySession = "chatapp.session "
+	keyOutbox  = "chatapp.outbox "
+	keyCache   = "chatapp.cache "
 )
+
+// target is a server: the page's own, or one typed into the Server fields.
+type target struct {
+	Secure bool   `json:"secure,omitempty"` // https/wss
+	Host   string `json:"host"`
+	Port   string `json:"port,omitempty"`
+}
+
+// origin is the key of what is stored for t: scheme, host and port, as a
+// browser names an origin.
+func (t target) origin() string {
+	scheme := "http"
+	if t.Secure {
+		scheme = "https"
+	}
+	return scheme + "://" + t.hostPort()
+}
+
+func (t target) hostPort() string {
+	if t.Port != "" {
+		return net.JoinHostPort(t.Host, t.Port)
+	}
+	if strings.Contains(t.Host, ":") {
+		return "[" + t.Host + "]"
+	}
+	return t.Host
+}
+
+// socketURL is the Engine.IO WebSocket endpoint of t.
+func (t target) socketURL() string {
+	scheme := "ws"
+	if t.Secure {
+		scheme = "wss"
+	}
+	return scheme + "://" + t.hostPort() + "/socket.io/?EIO=4&transport=websocket"
+}
+
+// typed returns the target typed into the Server fields of page p: an
+// empty host is the page's; "localhost" typed on a page from 127.0.0.1
+// (and the like) is the same server, named as the page names it so that
+// the WebSocket's Origin and Host stay equal, which the server requires.
+func (p target) typed(hostName, port string) target {
+	if hostName == "" {
+		hostName = p.Host
+	}
+	if port == p.Port && isLoopback(hostName) && isLoopback(p.Host) {
+		hostName = p.Host
+	}
+	return target{Secure: p.Secure, Host: hostName, Port: port}
+}
+
+func isLoopback(h string) bool {
+	h = strings.Trim(strings.ToLower(h), "[]")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
 
 // savedSession is what survives a reload besides the outbox and the cache.
 type savedSession struct {
@@ -32,22 +97,22 @@ type savedSession struct {
 	User   *shared.Profile `json:"user,omitempty"`
 	Offset shared.Seq      `json:"offset,omitempty"`
 	LastID string          `json:"lastId,omitempty"`
-	Host   string          `json:"host,omitempty"`
-	Port   string          `json:"port,omitempty"`
 }
 
 // savedCache is the local copy of the last messages of each conversation
 // and of the lists, so the app shows them offline. It is in localStorage,
 // not in the service worker's cache, which go-app empties on every update.
 type savedCache struct {
-	Owner  string                      `json:"owner"` // folded user id
-	Convs  map[string][]shared.Message `json:"convs,omitempty"`
-	Rooms  []shared.RoomInfo           `json:"rooms,omitempty"`
-	Member map[string]bool             `json:"member,omitempty"`
-	People []shared.PresenceUser       `json:"people,omitempty"`
+	Owner  string                `json:"owner"` // folded user id
+	Known  shared.Seq            `json:"known,omitempty"`
+	Convs  []cachedConv          `json:"convs,omitempty"`
+	Rooms  []shared.RoomInfo     `json:"rooms,omitempty"`
+	Member map[string]bool       `json:"member,omitempty"`
+	People []shared.PresenceUser `json:"people,omitempty"`
 }
 
-// load reads localStorage. s.mu must be held.
+// load reads the language and the target, then the target's data. s.mu
+// must be held.
 func (s *service) load(pageURL *url.URL, lang string) {
 	st := s.h.storage()
 	s.lang = pickLang(lang)
@@ -56,15 +121,68 @@ func (s *service) load(pageURL *url.URL, lang string) {
 		s.lang = l
 	}
 	if pageURL != nil {
-		s.secure = pageURL.Scheme == "https"
-		s.hostName, s.port = pageURL.Hostname(), pageURL.Port()
+		s.page = target{Secure: pageURL.Scheme == "https", Host: pageURL.Hostname(), Port: pageURL.Port()}
 	}
+	s.target = s.page
+	var t target
+	if st.Get(keyServer, &t) == nil && t.Host != "" {
+		s.target = t
+	}
+	s.migrateLocked()
+	s.loadTargetLocked()
+}
+
+// migrateLocked moves what an earlier version stored under one key for
+// whatever server it pointed at to the keys of that server's origin.
+// s.mu must be held.
+func (s *service) migrateLocked() {
+	st := s.h.storage()
+	const oldSession, oldOutbox, oldCache = "chatapp.session", "chatapp.outbox", "chatapp.cache"
+	var old struct {
+		savedSession
+		Host, Port string
+	}
+	if st.Get(oldSession, &old) != nil || (old.Token == "" && old.LastID == "" && old.Host == "") {
+		return
+	}
+	t := s.page
+	if old.Host != "" {
+		t = target{Secure: s.page.Secure, Host: old.Host, Port: old.Port}
+		s.target = t
+		st.Set(keyServer, t)
+	}
+	o := t.origin()
+	st.Set(keySession+o, old.savedSession)
+	var out []outgoing
+	if st.Get(oldOutbox, &out) == nil && len(out) > 0 {
+		st.Set(keyOutbox+o, out)
+	}
+	// The old cache keyed conversations by strings; its messages are
+	// dropped (they are replayed or loaded again), its lists kept.
+	var c savedCache
+	if st.Get(oldCache, &struct {
+		Owner  *string                `json:"owner"`
+		Rooms  *[]shared.RoomInfo     `json:"rooms"`
+		Member *map[string]bool       `json:"member"`
+		People *[]shared.PresenceUser `json:"people"`
+	}{&c.Owner, &c.Rooms, &c.Member, &c.People}) == nil && c.Owner != "" {
+		st.Set(keyCache+o, c)
+	}
+	for _, k := range []string{oldSession, oldOutbox, oldCache} {
+		st.Del(k)
+	}
+}
+
+// loadTargetLocked reads what is stored for s.target into a fresh model.
+// s.mu must be held.
+func (s *service) loadTargetLocked() {
+	st := s.h.storage()
+	o := s.target.origin()
+	s.m = newModel()
+	s.token, s.owner, s.lastID = "", "", ""
 	var ss savedSession
-	if err := st.Get(keySession, &ss); err == nil {
+	if st.Get(keySession+o, &ss) == nil {
 		s.token, s.lastID = ss.Token, ss.LastID
-		if ss.Host != "" {
-			s.hostName, s.port = ss.Host, ss.Port
-		}
 		if ss.User != nil && ss.Token != "" {
 			u := *ss.User
 			s.m.me = &u
@@ -73,12 +191,11 @@ func (s *service) load(pageURL *url.URL, lang string) {
 		s.m.offset = ss.Offset
 	}
 	var c savedCache
-	if err := st.Get(keyCache, &c); err == nil && c.Owner != "" && (s.owner == "" || s.owner == c.Owner) {
+	if st.Get(keyCache+o, &c) == nil && c.Owner != "" && (s.owner == "" || s.owner == c.Owner) {
 		s.owner = c.Owner
 		me := s.m.me
-		if me == nil { // the session ended but the data is kept for the same user
-			s.m.me = &shared.Profile{ID: c.Owner}
-		}
+		s.m.me = &shared.Profile{ID: c.Owner} // the session may have ended; the data is kept for the same user
+		s.m.known = c.Known
 		s.m.restoreCache(c.Convs)
 		s.m.me = me
 		s.m.rooms = c.Rooms
@@ -86,13 +203,31 @@ func (s *service) load(pageURL *url.URL, lang string) {
 			s.m.member = c.Member
 		}
 		for _, p := range c.People {
-			p.Online = false // unknown until the server says
 			s.m.people[shared.Fold(p.ID)] = p
 		}
 	}
 	var out []outgoing
-	if err := st.Get(keyOutbox, &out); err == nil && s.owner != "" {
+	if st.Get(keyOutbox+o, &out) == nil && s.owner != "" {
 		s.m.outbox = out
+	}
+}
+
+// switchTargetLocked points the service at t: the current server's data
+// is already stored, t's is loaded. s.mu must be held.
+func (s *service) switchTargetLocked(t target) {
+	s.target = t
+	if t == s.page {
+		s.h.storage().Del(keyServer)
+	} else {
+		s.h.storage().Set(keyServer, t)
+	}
+	s.waitingLogin = nil // typed for the other server
+	s.gen, s.authed = 0, false
+	s.loadTargetLocked()
+	for k := range s.notices {
+		if k != "connect" {
+			delete(s.notices, k)
+		}
 	}
 }
 
@@ -102,33 +237,27 @@ func (s *service) saveSessionLocked() {
 	if s.token != "" {
 		ss.User = s.m.me
 	}
-	if !s.isPageTarget() {
-		ss.Host, ss.Port = s.hostName, s.port
-	}
-	s.h.storage().Set(keySession, ss)
+	s.h.storage().Set(keySession+s.target.origin(), ss)
 }
 
-// pageHost and pagePort are the page's own origin, set by the browser glue;
-// a target equal to them is not stored, so a moved server is followed.
-var pageHost, pagePort string
-
-func (s *service) isPageTarget() bool { return s.hostName == pageHost && s.port == pagePort }
-
 func (s *service) saveOutboxLocked() {
+	k := keyOutbox + s.target.origin()
 	if len(s.m.outbox) == 0 {
-		s.h.storage().Del(keyOutbox)
+		s.h.storage().Del(k)
 		return
 	}
-	s.h.storage().Set(keyOutbox, s.m.outbox)
+	s.h.storage().Set(k, s.m.outbox)
 }
 
 func (s *service) saveCacheLocked() {
+	k := keyCache + s.target.origin()
 	if s.owner == "" {
-		s.h.storage().Del(keyCache)
+		s.h.storage().Del(k)
 		return
 	}
-	s.h.storage().Set(keyCache, savedCache{
+	s.h.storage().Set(k, savedCache{
 		Owner:  s.owner,
+		Known:  s.m.known,
 		Convs:  s.m.cacheSnapshot(),
 		Rooms:  s.m.rooms,
 		Member: s.m.member,

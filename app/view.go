@@ -1,9 +1,8 @@
 package app
 
 import (
-	"net"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"chatapp/shared"
@@ -15,8 +14,8 @@ import (
 type View struct {
 	Lang    string
 	State   string // stateConnected, stateConnecting or stateOffline
-	ConnErr string
-	NetDown bool // the browser is offline; the client waits for it
+	ConnWhy notice // why the last connection attempt failed; Key "" when none
+	NetDown bool   // the browser is offline; the client waits for it
 	Host    string
 	Port    string
 
@@ -24,24 +23,41 @@ type View struct {
 	Me       shared.Profile
 	LastID   string
 
+	Unread    int // every conversation's unread messages
 	AllUnread int
-	Rooms     []RoomItem
+	Rooms     []RoomItem // joined rooms first, then the others to join
 	People    []PersonItem
 
-	Selected string // conversation key
+	Selected conv
 	Title    string
 	Subtitle string
 	// ToRecipient and ToCommand are what the selected conversation puts in
-	// #recepientInput and #chattype.
+	// #recepientInput and #chattype; empty for "All messages", where a
+	// message needs a conversation picked or a message replied to.
 	ToRecipient string
 	ToCommand   string
-	NeedJoin    bool // a room is selected and the user is not a member
-	SelectedID  string
+	Room        *RoomItem // the selected room, for its header menu
+	NeedJoin    bool      // a room is selected and the user is not a member
 
 	Messages []MsgItem
 	Pending  []PendingItem
-	Notices  map[string]notice
+	// History is the state of the log's old end: histLoading (a page is
+	// on its way), histMore (scrolling up loads more) or histStart (this
+	// is the first message). Newer: pages were dropped at the new end.
+	History string
+	Newer   bool
+	Notices map[string]notice
+	// Done counts the requests answered 200 by notice area ("room",
+	// "profile"): when it moves, the dialog that sent one has done its job.
+	Done map[string]int
 }
+
+// The states of the log's old end (View.History, #log data-history).
+const (
+	histLoading = "loading"
+	histMore    = "more"
+	histStart   = "start"
+)
 
 // RoomItem is one room of #roomList.
 type RoomItem struct {
@@ -49,15 +65,17 @@ type RoomItem struct {
 	Members         int
 	Member, Owned   bool
 	Unread          int
-	Conv            string
+	Conv            conv
 }
 
-// PersonItem is one user of the people list.
+// PersonItem is one user of the people list. Presence is "online",
+// "offline" or "unknown" (while the client is not connected).
 type PersonItem struct {
 	ID, Alias, Today string
-	Online, Me       bool
+	Presence         string
+	Me               bool
 	Unread           int
-	Conv             string
+	Conv             conv
 }
 
 // MsgItem is one message of #result.
@@ -68,8 +86,17 @@ type MsgItem struct {
 	Sender string
 	Alias  string
 	Text   string
-	Where  string // the conversation, shown in the all-messages view
 	Mine   bool
+	// First starts a group: another sender, or a pause, before it.
+	First bool
+	// Day labels the day separator before the message; "" when it is the
+	// same day as the one before.
+	Day string
+	// Where labels its conversation in "All messages"; Conv, To and
+	// Command address a reply there.
+	Where       string
+	Conv        conv
+	To, Command string
 }
 
 // PendingItem is one outbox entry, shown as pending.
@@ -77,133 +104,247 @@ type PendingItem struct {
 	CID, Text, Where string
 }
 
+// groupGap is the pause after which a sender's next message starts a new
+// group.
+const groupGap = 5 * time.Minute
+
 // viewLocked builds the View. s.mu must be held.
 func (s *service) viewLocked() View {
 	m := s.m
 	lang := s.lang
 	v := View{
-		Lang: lang, State: s.state, ConnErr: s.connErr, NetDown: s.netDown, Host: s.hostName, Port: s.port,
+		Lang: lang, State: s.state, NetDown: s.netDown, Host: s.target.Host, Port: s.target.Port,
 		LoggedIn: m.me != nil, LastID: s.lastID,
-		AllUnread: m.unread[convAll],
-		Selected:  m.selected,
-		Notices:   make(map[string]notice, len(s.notices)),
+		Unread: m.unreadTotal(), AllUnread: m.unread[allConv],
+		Selected: m.selected,
+		Notices:  make(map[string]notice, len(s.notices)),
+		Done:     map[string]int{"room": s.done["room"], "profile": s.done["profile"]},
 	}
 	for k, n := range s.notices {
 		v.Notices[k] = n
 	}
-	if n, ok := v.Notices["connect"]; ok && !n.Error && s.state == stateOffline && s.connErr != "" && n.Text == tr(lang, "connect.retry") {
-		target := s.hostName
-		if s.port != "" {
-			target = net.JoinHostPort(s.hostName, s.port)
+	if s.connErr != nil {
+		v.ConnWhy = connWhy(s.connErr, s.target)
+		if n, ok := v.Notices["connect"]; ok && n.Key == "connect.retry" {
+			v.Notices["connect"] = v.ConnWhy
 		}
-		v.Notices["connect"] = notice{Text: trf(lang, "err.unreachable", target), Error: true}
 	}
 	me := m.meKey()
 	if m.me != nil {
 		v.Me = *m.me
 	}
 
-	roomName := map[string]string{}
 	for _, r := range m.rooms {
 		k := shared.Fold(r.ID)
-		conv := roomConv(r.ID)
-		roomName[k] = r.Name
+		c := roomConv(r.ID)
 		v.Rooms = append(v.Rooms, RoomItem{
 			ID: r.ID, Name: r.Name, Owner: r.Owner, Members: r.Members,
 			Member: m.member[k], Owned: shared.Fold(r.Owner) == me,
-			Unread: m.unread[conv], Conv: conv,
+			Unread: m.unread[c], Conv: c,
 		})
 	}
+	slices.SortStableFunc(v.Rooms, func(a, b RoomItem) int { // joined first; each part keeps the server's order
+		switch {
+		case a.Member == b.Member:
+			return 0
+		case a.Member:
+			return -1
+		}
+		return 1
+	})
 	for _, p := range m.sortedPeople() {
-		conv := userConv(p.ID)
+		presence := "offline"
+		switch {
+		case s.state != stateConnected:
+			presence = "unknown"
+		case p.Online:
+			presence = "online"
+		}
+		c := userConv(p.ID)
 		v.People = append(v.People, PersonItem{
-			ID: p.ID, Alias: p.Alias, Today: p.Today, Online: p.Online,
-			Me: shared.Fold(p.ID) == me, Unread: m.unread[conv], Conv: conv,
+			ID: p.ID, Alias: p.Alias, Today: p.Today, Presence: presence,
+			Me: shared.Fold(p.ID) == me, Unread: m.unread[c], Conv: c,
 		})
 	}
 
-	switch sel := m.selected; {
-	case sel == convEverything:
-		v.Title = tr(lang, "everything")
-		v.ToRecipient, v.ToCommand = shared.All, shared.CommandChat
-	case sel == convAll:
-		v.Title, v.Subtitle = tr(lang, "everyone"), tr(lang, "everyone.sub")
-		v.ToRecipient, v.ToCommand = shared.All, shared.CommandChat
-	case strings.HasPrefix(sel, "r:"):
-		id := s.roomIDLocked(sel[2:])
-		v.Title = "# " + id
-		if name := roomName[sel[2:]]; name != "" {
-			v.Title = "# " + name
-		}
-		v.SelectedID = id
-		v.ToRecipient, v.ToCommand = id, shared.CommandGroupchat
-		v.NeedJoin = v.LoggedIn && !m.member[sel[2:]]
-		for _, r := range v.Rooms {
-			if r.Conv == sel {
-				v.Subtitle = id + " · " + trf(lang, "members", strconv.Itoa(r.Members))
-			}
-		}
-		if _, ok := roomName[sel[2:]]; !ok && len(m.rooms) > 0 {
-			v.Subtitle = tr(lang, "room.gone")
-		}
-	case strings.HasPrefix(sel, "u:"):
-		id := s.userIDLocked(sel[2:])
-		v.SelectedID = id
-		v.Title = m.alias(id)
-		v.ToRecipient, v.ToCommand = id, shared.CommandChat
-		if p, ok := m.people[sel[2:]]; ok {
-			state := tr(lang, "offline")
-			if p.Online {
-				state = tr(lang, "online")
-			}
-			v.Subtitle = p.ID + " · " + state
-			if p.Today != "" {
-				v.Subtitle += " · " + p.Today
-			}
-		}
-		if sel[2:] == me {
-			v.Subtitle = tr(lang, "conv.self")
-		}
-	}
+	s.headerLocked(&v)
 
 	now := time.Now()
-	everything := m.selected == convEverything
+	var prev *shared.Message
 	for _, msg := range m.visible() {
 		it := MsgItem{
 			Seq: msg.Seq.String(), Stamp: msg.Time, Sender: msg.Sender,
 			Alias: m.alias(msg.Sender), Text: msg.Data, Mine: shared.Fold(msg.Sender) == me,
 		}
 		it.Time = shortTime(lang, msg.Time, now)
-		if everything {
-			it.Where = s.whereLocked(me, &msg, roomName)
+		t, _ := time.Parse(time.RFC3339Nano, msg.Time)
+		it.First, it.Day = true, dayLabel(lang, t, now)
+		if prev != nil {
+			pt, _ := time.Parse(time.RFC3339Nano, prev.Time)
+			if sameDay(pt, t) {
+				it.Day = ""
+				it.First = shared.Fold(prev.Sender) != shared.Fold(msg.Sender) || t.Sub(pt) > groupGap
+			}
+		}
+		if m.selected == everything {
+			it.Conv = convOf(me, &msg)
+			it.Where = s.whereLocked(it.Conv)
+			it.To, it.Command = s.idOfLocked(it.Conv), it.Conv.command()
+			if it.Conv.kind == kindAll {
+				it.To = shared.All
+			}
+			it.First = it.First || prev == nil || convOf(me, prev) != it.Conv
 		}
 		v.Messages = append(v.Messages, it)
+		prev = &msg
 	}
 	for _, o := range m.pending() {
 		it := PendingItem{CID: o.CID, Text: o.Data}
-		if everything {
+		if m.selected == everything {
 			msg := shared.Message{Sender: me, Recipient: o.Recipient, Command: o.Command}
-			it.Where = s.whereLocked(me, &msg, roomName)
+			it.Where = s.whereLocked(convOf(me, &msg))
 		}
 		v.Pending = append(v.Pending, it)
 	}
+	s.historyStateLocked(&v)
 	return v
 }
 
-// whereLocked labels the conversation of msg for the all-messages view.
-func (s *service) whereLocked(me string, msg *shared.Message, roomName map[string]string) string {
-	switch conv := convOf(me, msg); {
-	case conv == convAll:
-		return shared.All
-	case strings.HasPrefix(conv, "r:"):
-		if n := roomName[conv[2:]]; n != "" {
-			return "# " + n
+// headerLocked fills the pane header and the composer's address of the
+// selected conversation. s.mu must be held.
+func (s *service) headerLocked(v *View) {
+	m, lang := s.m, s.lang
+	switch sel := m.selected; sel.kind {
+	case kindNone:
+		v.Title = tr(lang, "everything")
+		v.Subtitle = tr(lang, "everything.sub")
+	case kindAll:
+		v.Title, v.Subtitle = tr(lang, "everyone"), tr(lang, "everyone.sub")
+		v.ToRecipient, v.ToCommand = shared.All, shared.CommandChat
+	case kindRoom:
+		id := m.roomID(sel.key)
+		v.Title = "# " + id
+		v.ToRecipient, v.ToCommand = id, shared.CommandGroupchat
+		v.NeedJoin = v.LoggedIn && !m.member[sel.key]
+		v.Subtitle = tr(lang, "room.gone")
+		for i, r := range v.Rooms {
+			if r.Conv == sel {
+				v.Title = "# " + r.Name
+				v.Subtitle = id + " · " + members(lang, r.Members)
+				v.Room = &v.Rooms[i]
+			}
 		}
-		return "# " + msg.Recipient
-	case shared.Fold(msg.Sender) == me:
-		return "→ " + s.m.alias(msg.Recipient)
+	case kindUser:
+		id := m.userID(sel.key)
+		v.Title = m.alias(id)
+		v.ToRecipient, v.ToCommand = id, shared.CommandChat
+		for _, p := range v.People {
+			if p.Conv == sel {
+				v.Subtitle = p.ID + " · " + tr(lang, p.Presence) + ifNotEmpty(" · ", p.Today)
+			}
+		}
+		if sel.key == m.meKey() {
+			v.Subtitle = tr(lang, "conv.self")
+		}
 	}
-	return ""
+}
+
+// historyStateLocked sets what the log shows at its ends. s.mu must be
+// held.
+func (s *service) historyStateLocked(v *View) {
+	m := s.m
+	more, loading := false, false
+	if m.selected == everything {
+		for _, t := range m.convs {
+			loading = loading || t.loading
+			more = more || t.older() && len(t.msgs) > 0
+			v.Newer = v.Newer || !t.atLive()
+		}
+		more = more || m.allHidden()
+	} else if t := m.convs[m.selected]; t != nil {
+		loading = t.loading
+		more = t.older()
+		v.Newer = !t.atLive()
+	} else {
+		more = !v.NeedJoin && v.LoggedIn
+	}
+	switch {
+	case loading:
+		v.History = histLoading
+	case more && !v.NeedJoin:
+		v.History = histMore
+	default:
+		v.History = histStart
+	}
+}
+
+// connWhy words why the connection to t failed.
+func connWhy(err error, t target) notice {
+	switch e := err.(type) {
+	case refusedError:
+		return failure("conn.refused", e.message)
+	}
+	switch err {
+	case errDead:
+		return failure("conn.dead")
+	case errServerGone:
+		return failure("conn.closed")
+	}
+	return failure("err.unreachable", t.hostPort())
+}
+
+// members is "1 member", "2 members" (Korean has one form).
+func members(lang string, n int) string {
+	if n == 1 {
+		return tr(lang, "member.one")
+	}
+	return trf(lang, "members", strconv.Itoa(n))
+}
+
+func ifNotEmpty(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
+}
+
+// whereLocked labels conversation c for "All messages". s.mu must be held.
+func (s *service) whereLocked(c conv) string {
+	switch c.kind {
+	case kindAll:
+		return shared.All
+	case kindRoom:
+		for _, r := range s.m.rooms {
+			if shared.Fold(r.ID) == c.key {
+				return "# " + r.Name
+			}
+		}
+		return "# " + c.key
+	}
+	return "@" + s.m.userID(c.key)
+}
+
+func sameDay(a, b time.Time) bool {
+	a, b = a.Local(), b.Local()
+	return a.Year() == b.Year() && a.YearDay() == b.YearDay()
+}
+
+// dayLabel names the day of t for a separator: today, yesterday or the
+// date.
+func dayLabel(lang string, t, now time.Time) string {
+	switch {
+	case t.IsZero():
+		return ""
+	case sameDay(t, now):
+		return tr(lang, "today.day")
+	case sameDay(t, now.AddDate(0, 0, -1)):
+		return tr(lang, "yesterday")
+	}
+	t = t.Local()
+	if lang == langKO {
+		return strconv.Itoa(t.Year()) + "년 " + strconv.Itoa(int(t.Month())) + "월 " + strconv.Itoa(t.Day()) + "일"
+	}
+	return t.Format("Monday, January 2, 2006")
 }
 
 // shortTime formats a message time in the browser's time zone: the clock

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -181,7 +182,11 @@ func newServer(cfg Config, eh engineHandler) *Server {
 	for _, n := range cfg.Namespaces {
 		srv.nsps[n] = true
 	}
-	srv.sweepTimer = time.AfterFunc(srv.sweepEvery(), srv.sweepWrites)
+	// Armed only once assigned: sweepWrites reads sweepTimer, and a timer
+	// made already running could fire before the assignment (a data race
+	// that make test's -race caught under load).
+	srv.sweepTimer = time.AfterFunc(time.Duration(math.MaxInt64), srv.sweepWrites)
+	srv.sweepTimer.Reset(srv.sweepEvery())
 	return srv
 }
 
