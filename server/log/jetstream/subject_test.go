@@ -41,7 +41,7 @@ func TestTopicRefusesForeignSubjects(t *testing.T) {
 		"chat", "chat.", "other.all.m", "chat.all", "chat.all.x", "chat.all.c", "chat.all.c.0",
 		"chat.all.c.01", "chat.all.c.x", "chat.all.m.m", "chat.room.m", "chat.room.!!.m",
 		"chat.dm." + token("a") + ".m", "chat.ctl.room", "chat.ctl.team." + token("a"),
-		"chat.room." + token("a") + "1.m", // not canonical base32
+		"chat.room." + token("a") + "1.m",                 // not canonical base32
 		"chat.dm." + token("b") + "." + token("a") + ".m", // not in order
 	} {
 		if tp, err := topic("chat", s); err == nil {
