@@ -3,6 +3,7 @@ package jetstream
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -436,13 +437,11 @@ func (l *Log) Replay(ctx context.Context, f chatlog.Filter, after, upto uint64, 
 		defer cancel()
 		_ = l.stream.DeleteConsumer(dctx, cons.CachedInfo().Name)
 	}()
-	if cons.CachedInfo().NumPending == 0 {
-		return nil, false, nil
-	}
 	var (
 		kept []chatlog.Event // the newest limit so far
 		more bool
 		dseq uint64 // the consumer's last delivery sequence
+		seen = after // the stream seq of the last event read within range
 		wait = 10 * time.Millisecond
 	)
 	for {
@@ -453,14 +452,7 @@ func (l *Log) Replay(ctx context.Context, f chatlog.Filter, after, upto uint64, 
 		if err != nil {
 			return nil, false, fmt.Errorf("log: replay: fetch: %w", err)
 		}
-		got, done := 0, false
-		if errors.Is(batch.Error(), nats.ErrNoResponders) {
-			// The new consumer's leader is not listening yet.
-			if err := sleep(ctx, &wait); err != nil {
-				return nil, false, err
-			}
-			continue
-		}
+		got, past := 0, false
 		for m := range batch.Messages() {
 			got++
 			meta, err := m.Metadata()
@@ -473,30 +465,84 @@ func (l *Log) Replay(ctx context.Context, f chatlog.Filter, after, upto uint64, 
 				return nil, false, fmt.Errorf("log: replay: delivery %d after %d", meta.Sequence.Consumer, dseq)
 			}
 			dseq = meta.Sequence.Consumer
-			if done || meta.Sequence.Stream > upto {
-				done = true
+			if past || meta.Sequence.Stream > upto {
+				past = true
 				continue
 			}
+			seen = meta.Sequence.Stream
 			ev, err := l.decode(m)
 			if err != nil {
 				l.log.Error("log: replay skips undecodable event", "subject", m.Subject(), "err", err)
-			} else {
-				kept = append(kept, ev)
-				if limit > 0 && len(kept) > limit {
-					kept, more = kept[1:], true
-				}
+				continue
 			}
-			if meta.NumPending == 0 || meta.Sequence.Stream == upto {
-				done = true
+			kept = append(kept, ev)
+			if limit > 0 && len(kept) > limit {
+				kept, more = kept[1:], true
 			}
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, nats.ErrNoResponders) {
 			return nil, false, fmt.Errorf("log: replay: fetch: %w", err)
 		}
-		if done || got == 0 {
+		if past {
 			return kept, more, nil
 		}
+		if got > 0 {
+			continue
+		}
+		// Nothing more to fetch now. The consumer reads the replica it
+		// was placed on, which may not have applied the newest events
+		// yet; the stream leader has every acknowledged one. Ask it
+		// whether a matching event after the last one seen is due.
+		due, err := l.leaderHasMatch(ctx, subs, seen+1, upto)
+		if err != nil {
+			return nil, false, fmt.Errorf("log: replay: %w", err)
+		}
+		if !due {
+			return kept, more, nil
+		}
+		if err := sleep(ctx, &wait); err != nil {
+			return nil, false, err
+		}
 	}
+}
+
+// leaderHasMatch asks the stream's leader whether an event matching one
+// of subs has a seq in [from, upto]: one request per subject, each a
+// lookup in the leader's subject index.
+func (l *Log) leaderHasMatch(ctx context.Context, subs []string, from, upto uint64) (bool, error) {
+	if from > upto {
+		return false, nil
+	}
+	for _, sub := range subs {
+		req, _ := json.Marshal(map[string]any{"seq": from, "next_by_subj": sub})
+		ctx, cancel := context.WithTimeout(ctx, l.cfg.AckTimeout)
+		msg, err := l.js.Conn().RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+l.cfg.Stream, req)
+		cancel()
+		if err != nil {
+			return false, fmt.Errorf("ask the stream leader: %w", err)
+		}
+		var resp struct {
+			Error *struct {
+				Code        int    `json:"code"`
+				Description string `json:"description"`
+			} `json:"error"`
+			Message *struct {
+				Seq uint64 `json:"seq"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(msg.Data, &resp); err != nil {
+			return false, fmt.Errorf("ask the stream leader: %w", err)
+		}
+		switch {
+		case resp.Error != nil && resp.Error.Code == 404:
+			// nothing matches from there on
+		case resp.Error != nil:
+			return false, fmt.Errorf("ask the stream leader: %s", resp.Error.Description)
+		case resp.Message != nil && resp.Message.Seq <= upto:
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // Last returns the stream's last sequence.

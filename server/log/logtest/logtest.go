@@ -255,7 +255,9 @@ func replayFixture(t *testing.T, l chatlog.Log) ([]chatlog.Record, []uint64) {
 	return recs, seqs(res)
 }
 
-// expect returns the seqs of recs matching f in (after, upto].
+// expect returns the seqs of recs matching f in (after, upto], in
+// increasing order (a batch's records may have been stored out of their
+// order).
 func expect(recs []chatlog.Record, s []uint64, f chatlog.Filter, after, upto uint64) []uint64 {
 	var out []uint64
 	for i, r := range recs {
@@ -263,6 +265,7 @@ func expect(recs []chatlog.Record, s []uint64, f chatlog.Filter, after, upto uin
 			out = append(out, s[i])
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

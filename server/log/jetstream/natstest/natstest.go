@@ -5,8 +5,10 @@
 // (`sync_interval: always`, as production must: nats-server #7564).
 //
 // A server can be stopped and restarted with its storage and ports, one
-// at a time or all together, to test what a log survives. Set
-// CHATAPP_NATS_LOG=1 to see the servers' own logs.
+// at a time or all together. Stopping an embedded server hands its Raft
+// leaderships over first; to see a crash, use Procs (procs.go), which
+// runs nats-server processes and kills them. Set CHATAPP_NATS_LOG=1 to
+// see the embedded servers' own logs.
 package natstest
 
 import (
@@ -56,12 +58,7 @@ func Start(t testing.TB, n int) *Cluster {
 	for i := range n {
 		c.dirs[i] = t.TempDir()
 		c.client[i] = server.RANDOM_PORT
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("natstest: pick a route port: %v", err)
-		}
-		c.route[i] = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
+		c.route[i] = freePort(t)
 	}
 	for i := range n {
 		c.Restart(i)
@@ -163,33 +160,12 @@ func (c *Cluster) Size() int { return len(c.servers) }
 func (c *Cluster) URLs() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := ""
-	for i, p := range c.client {
-		if i > 0 {
-			s += ","
-		}
-		s += "nats://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
-	}
-	return s
+	return urls(c.client)
 }
 
 // Connect returns a client connection to the cluster that reconnects
 // forever, closed when the test ends.
-func (c *Cluster) Connect(t testing.TB) *nats.Conn {
-	t.Helper()
-	nc, err := nats.Connect(c.URLs(),
-		nats.Name(t.Name()),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(50*time.Millisecond),
-		nats.RetryOnFailedConnect(true),
-		nats.IgnoreAuthErrorAbort(),
-	)
-	if err != nil {
-		t.Fatalf("natstest: connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	return nc
-}
+func (c *Cluster) Connect(t testing.TB) *nats.Conn { return connect(t, c.URLs()) }
 
 // WaitReady waits (up to a minute: the machine may be loaded) until
 // every running server sees a JetStream meta leader and is current with
