@@ -440,7 +440,7 @@ func (l *Log) Replay(ctx context.Context, f chatlog.Filter, after, upto uint64, 
 	var (
 		kept []chatlog.Event // the newest limit so far
 		more bool
-		dseq uint64 // the consumer's last delivery sequence
+		dseq uint64  // the consumer's last delivery sequence
 		seen = after // the stream seq of the last event read within range
 		wait = 10 * time.Millisecond
 	)
