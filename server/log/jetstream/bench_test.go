@@ -71,15 +71,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 			i++
 			recs[j] = benchRecord(i)
 		}
-		res, err := l.Append(context.Background(), recs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				b.Fatal(r.Err)
-			}
-		}
+		appendOK(b, l, recs...)
 	}
 	b.ReportMetric(float64(b.N*size)/time.Since(start).Seconds(), "events/s")
 }
@@ -93,14 +85,7 @@ func fill(b *testing.B, l *Log, n int) uint64 {
 		for j := range recs {
 			recs[j] = benchRecord(int64(i + j))
 		}
-		res, err := l.Append(context.Background(), recs)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range res {
-			if r.Err != nil {
-				b.Fatal(r.Err)
-			}
+		for _, r := range appendOK(b, l, recs...) {
 			last = max(last, r.Seq)
 		}
 	}

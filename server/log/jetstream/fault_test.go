@@ -364,15 +364,16 @@ func lastWhenBack(ctx context.Context, l *Log) (uint64, error) {
 	}
 }
 
-func appendOK(t *testing.T, l *Log, recs ...chatlog.Record) []chatlog.Result {
-	t.Helper()
-	res, err := l.Append(t.Context(), recs)
+// appendOK appends recs and fails unless every record is stored.
+func appendOK(tb testing.TB, l *Log, recs ...chatlog.Record) []chatlog.Result {
+	tb.Helper()
+	res, err := l.Append(tb.Context(), recs)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	for _, r := range res {
 		if r.Err != nil {
-			t.Fatal(r.Err)
+			tb.Fatal(r.Err)
 		}
 	}
 	return res

@@ -178,8 +178,8 @@ func (l *Log) message(r chatlog.Record) (*nats.Msg, error) {
 }
 
 // Append publishes every record at once (asynchronously, on one
-// connection, so the stream stores them in this order) and waits for the
-// acknowledgements. Records whose attempt timed out, found no leader, or
+// connection, so the stream stores them in this order unless one has to
+// be sent again) and waits for the acknowledgements. Records whose attempt timed out, found no leader, or
 // hit their own first attempt still in flight are published again with the
 // same Nats-Msg-Id after a pause, until RetryFor: one that had landed is
 // then answered as a duplicate with its seq, never stored twice.

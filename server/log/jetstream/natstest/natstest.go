@@ -188,37 +188,6 @@ func (c *Cluster) WaitReady() {
 	})
 }
 
-// StreamLeader returns the index of the server leading the stream (of
-// the global account), waiting up to a minute for one.
-func (c *Cluster) StreamLeader(stream string) int {
-	c.t.Helper()
-	leader := -1
-	c.waitFor("leader of stream "+stream, time.Minute, func() bool {
-		for i := range c.servers {
-			if s := c.Server(i); s != nil && s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
-				leader = i
-				return true
-			}
-		}
-		return false
-	})
-	return leader
-}
-
-// WaitStreamCurrent waits until every running server's replica of the
-// stream is current.
-func (c *Cluster) WaitStreamCurrent(stream string) {
-	c.t.Helper()
-	c.waitFor("replicas of stream "+stream, time.Minute, func() bool {
-		for i := range c.servers {
-			if s := c.Server(i); s != nil && !s.JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
-				return false
-			}
-		}
-		return true
-	})
-}
-
 func (c *Cluster) waitFor(what string, d time.Duration, ok func() bool) {
 	c.t.Helper()
 	deadline := time.Now().Add(d)
