@@ -156,7 +156,7 @@ var (
 	// connection, an election that did not end). The record may or may not
 	// be stored; a retry with the same ID is safe.
 	ErrUnavailable = errors.New("log: unavailable")
-	// ErrClosed: the Log or Tail was closed.
+	// ErrClosed: the Log was closed.
 	ErrClosed = errors.New("log: closed")
 	// ErrOutOfOrder: a follower was handed an event whose seq is not above
 	// the previous one. Never expected; a follower stops rather than show
