@@ -43,6 +43,10 @@ type Config struct {
 	// ErrUnavailable. It must outlast a leader election (about 2–9 s).
 	// Zero means 20 s.
 	RetryFor time.Duration
+	// StallAfter is how long a follower may see nothing while the stream
+	// has events past it before it drops its consumer and makes a new one.
+	// Zero means 5 s.
+	StallAfter time.Duration
 	// Logger receives warnings (retries, follower restarts). Zero means
 	// slog.Default().
 	Logger *slog.Logger
@@ -66,6 +70,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RetryFor == 0 {
 		c.RetryFor = 20 * time.Second
+	}
+	if c.StallAfter == 0 {
+		c.StallAfter = 5 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -374,16 +381,29 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 	if err != nil {
 		return fmt.Errorf("create ordered consumer: %w", err)
 	}
-	it, err := cons.Messages()
+	// Short pulls with frequent heartbeats, so a consumer lost with its
+	// server is noticed in seconds.
+	it, err := cons.Messages(jetstream.PullExpiry(10*time.Second), jetstream.PullHeartbeat(2*time.Second))
 	if err != nil {
 		return fmt.Errorf("consume: %w", err)
 	}
 	defer it.Stop()
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
+
+	var pos atomic.Uint64 // *last, for the watchdog
+	pos.Store(*last)
+	var stalled atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go l.watchdog(ctx, done, &pos, func() { stalled.Store(true); it.Stop() })
+
 	for {
 		m, err := it.Next()
 		if err != nil {
+			if stalled.Load() {
+				return fmt.Errorf("no event for %v while the stream is ahead at %d", l.cfg.StallAfter, pos.Load())
+			}
 			return err
 		}
 		ev, err := l.decode(m)
@@ -393,6 +413,7 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 			l.log.Error("log: skipping undecodable event", "subject", m.Subject(), "err", err)
 			if meta, merr := m.Metadata(); merr == nil {
 				*last = meta.Sequence.Stream
+				pos.Store(*last)
 			}
 			continue
 		}
@@ -403,6 +424,38 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 			return &stopError{err}
 		}
 		*last = ev.Seq
+		pos.Store(*last)
+	}
+}
+
+// watchdog calls stop when the follower has not moved for StallAfter
+// while the stream (asked of its leader) holds events past it. The
+// ordered consumer recreates itself after most losses, but not after all
+// of them: when its server was killed it was seen to wait on for more
+// than a minute, retrying the creation of its successor. Follow then
+// starts a new one from the last event delivered.
+func (l *Log) watchdog(ctx context.Context, done <-chan struct{}, pos *atomic.Uint64, stop func()) {
+	t := time.NewTicker(l.cfg.StallAfter)
+	defer t.Stop()
+	prev := pos.Load()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cur := pos.Load()
+		if cur != prev {
+			prev = cur
+			continue
+		}
+		last, err := l.Last(ctx)
+		if err == nil && last > cur && pos.Load() == cur {
+			stop()
+			return
+		}
 	}
 }
 
