@@ -10,7 +10,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -48,6 +50,13 @@ var seedPageRE = regexp.MustCompile("(?s)```xml\n(<!DOCTYPE html>.*?<title>ì±„íŒ
 func seedPages(t *testing.T) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(seedFile())
+	if errors.Is(err, fs.ErrNotExist) && os.Getenv("CHATAPP_SEED") == "" {
+		// The chapter is not part of the repository (it must not be
+		// copied in); a clone without the design documents beside it
+		// cannot run this test. .ci/run sets CHATAPP_SEED when they are
+		// there, and then a missing or broken file fails.
+		t.Skipf("the tutorial's pages are not beside this clone (%s); set CHATAPP_SEED to the chapter's text", seedFile())
+	}
 	if err != nil {
 		t.Fatalf("the tutorial's pages (set CHATAPP_SEED to the chapter's text): %v", err)
 	}
