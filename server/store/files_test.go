@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -326,5 +327,122 @@ func TestFileStatsSurviveReopen(t *testing.T) {
 	defer s.Close()
 	if n, b := s.FileStats(); n != 2 || b != 110 {
 		t.Fatalf("stats %d %d, want 2 110", n, b)
+	}
+}
+
+// readBlob reads the blob of b under root (a files folder).
+func readBlob(t *testing.T, root string, b []byte) []byte {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(blobName(b))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestBackupRestoreFiles: a backup copies the blobs its snapshot refers
+// to into FILE.files/, skipping those already there and counting those
+// gone; a restore puts them back in a new files/ folder, keeps the one
+// it replaces beside the replaced database, and takes a blob the backup
+// lacks from the data directory when it has it.
+func TestBackupRestoreFiles(t *testing.T) {
+	ctx := t.Context()
+	s, dir := newStore(t, Options{})
+	th := fileUser(t, s, "amy")
+	mustUser(t, s, "bob")
+	one, two, gone := []byte("file one"), []byte("file two"), []byte("erased meanwhile")
+	f1 := mustUpload(t, s, "amy", th, "1", one)
+	mustUpload(t, s, "amy", th, "1 again", one)
+	mustUpload(t, s, "amy", th, "2", two)
+	mustUpload(t, s, "amy", th, "3", gone)
+	mustAppend(t, s, withFile(chat("amy", "bob", "x"), f1))
+
+	out := t.TempDir()
+	b1 := filepath.Join(out, "b1.db")
+	info, err := Backup(ctx, dir, b1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Files != 3 || info.FilesCopied != 3 || info.FilesMissing != 0 || info.FileBytes != int64(len(one)+len(two)+len(gone)) {
+		t.Fatalf("backup %+v", info)
+	}
+	for _, b := range [][]byte{one, two, gone} {
+		if got := readBlob(t, b1+".files", b); !bytes.Equal(got, b) {
+			t.Fatalf("backup holds %q for %q", got, b)
+		}
+	}
+
+	// A second backup beside blobs already there, with one blob erased
+	// (as by a delete after the snapshot): skipped, and counted.
+	b2 := filepath.Join(out, "b2.db")
+	os.MkdirAll(filepath.Dir(filepath.Join(b2+".files", blobName(one))), 0o700)
+	writeFile(t, filepath.Join(b2+".files", blobName(one)), one)
+	os.Remove(filepath.Join(dir, FilesDir, blobName(gone)))
+	info, err = Backup(ctx, dir, b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Files != 2 || info.FilesCopied != 1 || info.FilesMissing != 1 {
+		t.Fatalf("second backup %+v", info)
+	}
+
+	// A damaged blob is an error, not a bad copy.
+	writeFile(t, filepath.Join(dir, FilesDir, blobName(two)), []byte("file TWO"))
+	if _, err := Backup(ctx, dir, filepath.Join(out, "b3.db")); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("backup of a damaged blob: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, "b3.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a failed backup left its file")
+	}
+
+	// Restore into a fresh directory: every blob comes back.
+	fresh := t.TempDir()
+	_, info, err = Restore(ctx, fresh, b1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Files != 3 || info.FilesCopied != 3 || info.FilesMissing != 0 {
+		t.Fatalf("restore %+v", info)
+	}
+	r, err := Open(fresh, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := r.File(ctx, f1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := r.OpenFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(blob)
+	blob.Close()
+	if !bytes.Equal(got, one) {
+		t.Fatalf("restored file holds %q", got)
+	}
+	if n, size := r.FileStats(); n != 3 || size != info.FileBytes {
+		t.Fatalf("restored stats %d %d", n, size)
+	}
+	r.Close()
+
+	// Restore b2 (it lacks one blob) over fresh: the blob comes from
+	// fresh's own files, and the files it replaces stay with the
+	// replaced database.
+	previous, info, err := Restore(ctx, fresh, b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Files != 3 || info.FilesMissing != 0 {
+		t.Fatalf("restore of b2 %+v", info)
+	}
+	if got := readBlob(t, previous+".files", gone); !bytes.Equal(got, gone) {
+		t.Fatalf("replaced files hold %q", got)
+	}
+	// Without FILE.files/ nor the blobs in the directory: counted.
+	os.RemoveAll(b1 + ".files")
+	_, info, err = Restore(ctx, t.TempDir(), b1)
+	if err != nil || info.Files != 0 || info.FilesMissing != 3 {
+		t.Fatalf("restore without files: %+v %v", info, err)
 	}
 }
