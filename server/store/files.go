@@ -399,19 +399,21 @@ func (s *Store) FileUsage(ctx context.Context, user string) (int64, error) {
 	return used, nil
 }
 
-// fileMetaSQL is, in eventCols, a message's file as a JSON object
-// (scanEvent): a lookup in files only for the rows that have one. The
+// fileSQL is, in eventCols, a message's file as a JSON object of
+// shared.FileInfo's fields but url (scanEvent): a lookup in files only for
+// the rows that have one, and the id alone if its row were gone. The
 // unqualified file is the events row's (files has no such column), so it
 // works whatever name the outer query gives events.
-const fileMetaSQL = `CASE WHEN file IS NULL THEN NULL ELSE (SELECT json_object('name', files.name,
-	'size', files.size, 'type', files.type, 'width', files.width, 'height', files.height)
-	FROM files WHERE files.id = file) END`
+const fileSQL = `CASE WHEN file IS NULL THEN NULL ELSE coalesce((SELECT json_object('id', files.id,
+	'name', files.name, 'size', files.size, 'type', files.type, 'width', files.width, 'height', files.height)
+	FROM files WHERE files.id = file), json_object('id', file)) END`
 
-// fileInfo is the file of a message, from its id and fileMetaSQL.
-func fileInfo(id string, meta sql.NullString) *shared.FileInfo {
-	fi := &shared.FileInfo{ID: id}
-	if meta.Valid && json.Unmarshal([]byte(meta.String), fi) == nil {
-		fi.ID, fi.URL = id, FileURL(id, fi.Name)
+// fileInfo is the file of a message from fileSQL.
+func fileInfo(obj string) *shared.FileInfo {
+	fi := &shared.FileInfo{}
+	json.Unmarshal([]byte(obj), fi)
+	if fi.Name != "" {
+		fi.URL = FileURL(fi.ID, fi.Name)
 	}
 	return fi
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 
 // fileUser creates account id with a session token and returns the
 // token's hash.
-func fileUser(t *testing.T, s *Store, id string) []byte {
+func fileUser(t testing.TB, s *Store, id string) []byte {
 	t.Helper()
 	th := []byte("token-of-" + id)
 	if err := s.CreateUserToken(t.Context(), User{ID: id, Hash: []byte("h")}, th, time.Now().Add(time.Hour)); err != nil {
@@ -444,5 +445,27 @@ func TestBackupRestoreFiles(t *testing.T) {
 	_, info, err = Restore(ctx, t.TempDir(), b1)
 	if err != nil || info.Files != 0 || info.FilesMissing != 3 {
 		t.Fatalf("restore without files: %+v %v", info, err)
+	}
+}
+
+// BenchmarkAddFile measures storing a 1 MiB upload of new bytes: the
+// write to the temporary file, its fsync, the rename and the directory
+// sync, and the transaction with the session and quota checks.
+func BenchmarkAddFile(b *testing.B) {
+	s, _ := newStore(b, Options{})
+	th := fileUser(b, s, "amy")
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	b.SetBytes(int64(len(body)))
+	for i := 0; b.Loop(); i++ {
+		copy(body, fmt.Sprint(i)) // new bytes each time: a new blob
+		u, err := s.StartUpload()
+		if err != nil {
+			b.Fatal(err)
+		}
+		u.Write(body)
+		if _, err := s.AddFile(b.Context(), u, NewFile{Owner: "amy", TokenHash: th, Name: "f",
+			Type: "application/octet-stream", Quota: 1 << 40, Now: time.Now()}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

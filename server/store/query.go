@@ -13,8 +13,8 @@ import (
 )
 
 // eventCols are the columns scanEvent reads, data last (see 003_v2.sql).
-const eventCols = `seq, conv, time, sender, recipient, command, type, cid, ref, reply_to, mentions, file, ` +
-	fileMetaSQL + `, edited, deleted, on_, data`
+const eventCols = `seq, conv, time, sender, recipient, command, type, cid, ref, reply_to, mentions, ` +
+	fileSQL + `, edited, deleted, on_, data`
 
 // scanEvent reads an event row as it is delivered now: a message with its
 // current text, or deleted without type, data and the rest, or a change
@@ -24,9 +24,9 @@ func scanEvent(row interface{ Scan(...any) error }) (shared.Message, Conv, error
 	var m shared.Message
 	var conv Conv
 	var ref, replyTo, on sql.NullInt64
-	var mentions, file, fileMeta, edited sql.NullString
+	var mentions, file, edited sql.NullString
 	err := row.Scan(&m.Seq, &conv, &m.Time, &m.Sender, &m.Recipient, &m.Command, &m.Type, &m.CID,
-		&ref, &replyTo, &mentions, &file, &fileMeta, &edited, &m.Deleted, &on, &m.Data)
+		&ref, &replyTo, &mentions, &file, &edited, &m.Deleted, &on, &m.Data)
 	if err != nil {
 		return m, conv, err
 	}
@@ -49,7 +49,7 @@ func scanEvent(row interface{ Scan(...any) error }) (shared.Message, Conv, error
 		m.Mentions = strings.Fields(mentions.String)
 	}
 	if file.Valid {
-		m.File = fileInfo(file.String, fileMeta)
+		m.File = fileInfo(file.String)
 	}
 	return m, conv, nil
 }
