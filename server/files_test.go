@@ -123,6 +123,14 @@ func (ts *testServer) fetch(path string, header ...string) (*http.Response, []by
 	return resp, b
 }
 
+// wantGet fails the test unless GET path answers status.
+func (ts *testServer) wantGet(path string, status int, what string) {
+	ts.t.Helper()
+	if resp, _ := ts.fetch(path); resp.StatusCode != status {
+		ts.t.Fatalf("%s: GET %s: %d, want %d", what, path, resp.StatusCode, status)
+	}
+}
+
 // onDisk lists the blobs and the uploads in progress in the data
 // directory's files folder.
 func (ts *testServer) onDisk() (blobs, tmp []string) {
@@ -596,13 +604,9 @@ func TestDeleteErasesFile(t *testing.T) {
 	m1 := send(t, alice, fileMsg("bob", "chat", f.ID, ""))
 	m2 := send(t, alice, fileMsg("ALL", "chat", f.ID, "for everyone"))
 	send(t, alice, changeReq("delete", m1.Seq, ""))
-	if resp, _ := ts.fetch(f.URL); resp.StatusCode != 200 {
-		t.Fatalf("GET with one message left: %d", resp.StatusCode)
-	}
+	ts.wantGet(f.URL, 200, "one message left")
 	send(t, alice, changeReq("delete", m2.Seq, ""))
-	if resp, _ := ts.fetch(f.URL); resp.StatusCode != 404 {
-		t.Fatalf("GET after the last delete: %d", resp.StatusCode)
-	}
+	ts.wantGet(f.URL, 404, "after the last delete")
 	if blobs, _ := ts.onDisk(); len(blobs) != 0 {
 		t.Fatalf("blobs left: %v", blobs)
 	}
@@ -625,18 +629,11 @@ func TestUnsentFilesSwept(t *testing.T) {
 	unsent := ts.mustUpload(ra.Token, "unsent.txt", "", []byte("never sent"))
 	send(t, alice, fileMsg("bob", "chat", sent.ID, ""))
 	ts.srv.sweepUnsentFiles(t.Context(), time.Now().Add(23*time.Hour))
-	for _, f := range []shared.FileInfo{sent, unsent} {
-		if resp, _ := ts.fetch(f.URL); resp.StatusCode != 200 {
-			t.Fatalf("%s after 23 hours: %d", f.Name, resp.StatusCode)
-		}
-	}
+	ts.wantGet(sent.URL, 200, "sent, after 23 hours")
+	ts.wantGet(unsent.URL, 200, "unsent, after 23 hours")
 	ts.srv.sweepUnsentFiles(t.Context(), time.Now().Add(25*time.Hour))
-	if resp, _ := ts.fetch(unsent.URL); resp.StatusCode != 404 {
-		t.Fatalf("unsent after 25 hours: %d", resp.StatusCode)
-	}
-	if resp, _ := ts.fetch(sent.URL); resp.StatusCode != 200 {
-		t.Fatalf("sent after 25 hours: %d", resp.StatusCode)
-	}
+	ts.wantGet(unsent.URL, 404, "unsent, after 25 hours")
+	ts.wantGet(sent.URL, 200, "sent, after 25 hours")
 	if blobs, _ := ts.onDisk(); len(blobs) != 1 {
 		t.Fatalf("blobs %v", blobs)
 	}

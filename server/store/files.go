@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -213,12 +212,23 @@ func (s *Store) AddFile(ctx context.Context, u *Upload, nf NewFile) (File, error
 
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
-	err := s.files.place(u, f.Hash)
+	placed, err := s.files.place(u, f.Hash)
+	if err == nil {
+		err = s.insertFile(ctx, f, nf)
+	}
 	if err != nil {
-		s.eraseUnused(f.Hash)
+		if _, eerr := s.eraseUnused(f.Hash, placed); eerr != nil {
+			s.log.Error("store: erase file", "err", eerr) // swept at the next start
+		}
 		return File{}, fmt.Errorf("store: add file: %w", err)
 	}
-	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+	return f, nil
+}
+
+// insertFile adds the row of f in a transaction that checks nf's session
+// and quota (see AddFile).
+func (s *Store) insertFile(ctx context.Context, f File, nf NewFile) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		err := tx.QueryRowContext(ctx, `SELECT 1 FROM tokens WHERE hash = ? AND user_key = ? AND expires > ?`,
 			nf.TokenHash, nf.Owner, nf.Now.UnixMilli()).Scan(&one)
@@ -240,64 +250,64 @@ func (s *Store) AddFile(ctx context.Context, u *Upload, nf NewFile) (File, error
 			nullInt(f.Width), nullInt(f.Height), shared.FormatTime(f.Created))
 		return err
 	})
-	if err != nil {
-		s.eraseUnused(f.Hash)
-		return File{}, fmt.Errorf("store: add file: %w", err)
-	}
-	return f, nil
 }
 
 // place moves upload u's bytes to the blob of hash, unless that blob
-// exists (the same bytes are kept once). b.mu must be held.
-func (b *blobs) place(u *Upload, hash string) error {
+// exists (the same bytes are kept once), and says whether it did. b.mu
+// must be held.
+func (b *blobs) place(u *Upload, hash string) (placed bool, err error) {
 	dst := b.path(hash)
 	if _, err := os.Lstat(dst); err == nil {
-		return nil // u.Discard drops the copy
+		return false, nil // u.Discard drops the copy
 	}
 	dir := filepath.Dir(dst)
 	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return false, err
 	}
 	if err := os.Rename(u.name, dst); err != nil {
-		return err
+		return false, err
 	}
 	u.name = ""
 	b.count.Add(1)
 	b.bytes.Add(u.n)
 	if statErr != nil { // a new folder: its own entry must be durable too
 		if err := syncDir(b.dir); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return syncDir(dir)
+	return true, syncDir(dir)
 }
 
-// eraseUnused unlinks the blob of hash when no row names it. An error
-// is logged: the blob stays until the next start sweeps it (SweepDisk).
+// eraseUnused unlinks the blob of hash when no row names it and says
+// whether it did. counted says whether FileStats counts the blob (a row
+// named it until now); an orphan SweepDisk finds is not counted.
 // s.files.mu must be held.
-func (s *Store) eraseUnused(hash string) {
+func (s *Store) eraseUnused(hash string, counted bool) (bool, error) {
 	var one int
 	err := s.w.QueryRow(blobNamedSQL, hash).Scan(&one)
 	if err == nil {
-		return // still named
+		return false, nil // still named
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
 	}
 	path := s.files.path(hash)
-	var fi os.FileInfo
-	if errors.Is(err, sql.ErrNoRows) {
-		if fi, err = os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return
-		}
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
 	}
 	if err == nil {
 		err = os.Remove(path)
 	}
 	if err != nil {
-		s.log.Error("store: erase file", "err", err)
-		return
+		return false, err
 	}
-	s.files.count.Add(-1)
-	s.files.bytes.Add(-fi.Size())
+	if counted {
+		s.files.count.Add(-1)
+		s.files.bytes.Add(-fi.Size())
+	}
+	return true, nil
 }
 
 // eraseBlobs unlinks the blobs of hashes that no row names any more:
@@ -309,7 +319,10 @@ func (s *Store) eraseBlobs(hashes []string) {
 	s.files.mu.Lock()
 	defer s.files.mu.Unlock()
 	for _, h := range hashes {
-		s.eraseUnused(h)
+		if _, err := s.eraseUnused(h, true); err != nil {
+			// It stays until the next start sweeps it (SweepDisk).
+			s.log.Error("store: erase file", "err", err)
+		}
 	}
 }
 
@@ -530,7 +543,9 @@ func (s *Store) SweepDisk(ctx context.Context, stale time.Time) (int, error) {
 			if ctx.Err() != nil {
 				return removed, ctx.Err()
 			}
-			gone, err := s.removeOrphan(ctx, h)
+			s.files.mu.Lock()
+			gone, err := s.eraseUnused(h, false)
+			s.files.mu.Unlock()
 			if err != nil {
 				return removed, fmt.Errorf("store: sweep files: %w", err)
 			}
@@ -543,23 +558,4 @@ func (s *Store) SweepDisk(ctx context.Context, stale time.Time) (int, error) {
 		s.log.Info("store: swept files a crash left behind", "count", removed)
 	}
 	return removed, nil
-}
-
-// removeOrphan unlinks the blob of hash if no row names it. It is not
-// counted in FileStats, which counts the blobs rows name.
-func (s *Store) removeOrphan(ctx context.Context, hash string) (bool, error) {
-	s.files.mu.Lock()
-	defer s.files.mu.Unlock()
-	var one int
-	err := s.r.QueryRowContext(ctx, blobNamedSQL, hash).Scan(&one)
-	if err == nil {
-		return false, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return false, err
-	}
-	if s.log.Enabled(ctx, slog.LevelDebug) {
-		s.log.Debug("store: blob no file names", "hash", hash[:12])
-	}
-	return true, os.Remove(s.files.path(hash))
 }
