@@ -146,7 +146,10 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) (shared.FileInf
 		return shared.FileInfo{}, s.uploadFailed("upload: start", err)
 	}
 	defer up.Discard()
-	if e := s.readBody(w, r, up, key, room, used); e != nil {
+	// The bytes stay reserved until the file is stored or refused.
+	var reserved int64
+	defer func() { s.inflight.release(key, reserved) }()
+	if e := s.readBody(w, r, up, key, room, used, &reserved); e != nil {
 		return shared.FileInfo{}, e
 	}
 	img, err := inspectImage(up.Reader())
@@ -179,14 +182,13 @@ func (s *Server) receive(w http.ResponseWriter, r *http.Request) (shared.FileInf
 
 // readBody copies the request body into up. It cuts the client off after
 // uploadIdle without a byte, refuses a body past the file limit or the
-// user's room in the quota (counting the user's other uploads in
-// progress: concurrent uploads cannot together pass it), and refuses an
-// empty one.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, up *store.Upload, user string, room, used int64) *httpError {
+// user's room in the quota, and refuses an empty one. The bytes it reads
+// are added to *reserved, the user's bytes in flight (inflight), so that
+// concurrent uploads cannot together pass the quota; the caller releases
+// them.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, up *store.Upload, user string, room, used int64, reserved *int64) *httpError {
 	rc := http.NewResponseController(w)
 	defer rc.SetReadDeadline(time.Time{})
-	var reserved int64
-	defer func() { s.inflight.release(user, reserved) }()
 	buf := make([]byte, 64<<10)
 	for {
 		rc.SetReadDeadline(time.Now().Add(uploadIdle))
@@ -198,7 +200,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, up *store.Uplo
 			if !s.inflight.reserve(user, int64(n), room) {
 				return overQuota(s.cfg.FileQuota, used)
 			}
-			reserved += int64(n)
+			*reserved += int64(n)
 			if _, err := up.Write(buf[:n]); err != nil {
 				return s.uploadFailed("upload: write", err)
 			}

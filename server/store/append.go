@@ -38,7 +38,9 @@ var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan appe
 // (display ids, matched by their case-folded keys), Type, Data, and
 // optionally CID, ReplyTo and Mentions (the display ids it mentions; the
 // store keeps them with the message and counts them for every one but the
-// sender). Whether ReplyTo names a message of the conversation, and who
+// sender), and File (an upload of the sender's, stored by its id; a file
+// gone or not the sender's when the batch commits is refused with
+// ErrNoFile). Whether ReplyTo names a message of the conversation, and who
 // may be mentioned, is the caller's check.
 //
 // Or m is a change to an earlier message (command edit, delete or react;

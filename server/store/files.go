@@ -467,9 +467,9 @@ func (s *Store) releaseFile(b *batchTx, c *commitState, id sql.NullString) error
 }
 
 // SweepFiles erases the files that no message refers to and that were
-// uploaded before before (the server passes 24 hours ago): uploads never
+// uploaded before cutoff (the server passes 24 hours ago): uploads never
 // sent, and the files of deleted rooms. It returns how many.
-func (s *Store) SweepFiles(ctx context.Context, before time.Time) (int, error) {
+func (s *Store) SweepFiles(ctx context.Context, cutoff time.Time) (int, error) {
 	if err := s.live(); err != nil {
 		return 0, err
 	}
@@ -477,7 +477,7 @@ func (s *Store) SweepFiles(ctx context.Context, before time.Time) (int, error) {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		hashes = hashes[:0]
 		rows, err := tx.QueryContext(ctx, `DELETE FROM files WHERE created < ?
-			AND NOT EXISTS (SELECT 1 FROM events WHERE file = files.id) RETURNING hash`, shared.FormatTime(before))
+			AND NOT EXISTS (SELECT 1 FROM events WHERE file = files.id) RETURNING hash`, shared.FormatTime(cutoff))
 		if err != nil {
 			return err
 		}
