@@ -124,6 +124,8 @@ type serveCmd struct {
 	SendBuffer     int      `default:"4194304" help:"Bytes queued to one socket before it is dropped as a slow consumer."`
 	ReplayMax      int      `default:"1000" help:"Most messages replayed to a reconnecting socket."`
 	MaxRooms       int      `default:"100" help:"Most rooms one user may own."`
+	MaxFile        int64    `name:"max-file" default:"26214400" help:"Largest uploaded file, in bytes (25 MiB)."`
+	FileQuota      int64    `name:"file-quota" default:"1073741824" help:"What one user's uploaded files may take together, in bytes (1 GiB); each counts at least 4096."`
 	MaxConnsPerIP  int      `name:"max-conns-per-ip" default:"256" help:"Most TCP connections open at once from one address; more are closed as they are accepted (0 turns the limit off; raise it behind a reverse proxy on the same host)."`
 	Limits         limits   `embed:""` // issue 18: limits.go
 	AllowedOrigins []string `sep:"," help:"Other page origins allowed to connect, by WebSocket or by polling with CORS and credentials: scheme://host[:port], * for any, null for pages opened from disk (comma-separated)."`
@@ -157,6 +159,8 @@ func (cmd *serveCmd) Validate() error {
 		return errors.New("--signup-per-ip, --signup-rate, --logins-per-ip and --login-timeout must be >= 0")
 	case cmd.MaxRooms < 1:
 		return errors.New("--max-rooms must be at least 1")
+	case cmd.MaxFile < 1 || cmd.FileQuota < store.MinFileCharge:
+		return fmt.Errorf("--max-file must be at least 1 byte and --file-quota at least %d", store.MinFileCharge)
 	case (cmd.TLSCert == "") != (cmd.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -232,6 +236,8 @@ func (cmd *serveCmd) Run(e *env) error {
 		SendBuffer:      cmd.SendBuffer,
 		ReplayMax:       cmd.ReplayMax,
 		MaxRoomsPerUser: cmd.MaxRooms,
+		MaxFile:         cmd.MaxFile,
+		FileQuota:       cmd.FileQuota,
 		MaxConnsPerIP:   cmp.Or(cmd.MaxConnsPerIP, -1), // 0: off
 		AllowedOrigins:  cmd.AllowedOrigins,
 		PublicURL:       cmd.PublicURL,

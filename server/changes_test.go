@@ -358,13 +358,17 @@ func TestRecoveryReplaysChanges(t *testing.T) {
 }
 
 // TestDeleteErases: after a clean stop, the text of a deleted message —
-// as sent, as edited, long enough to overflow a page — is in no file of
-// the data directory; the text of a kept message is (so the search can
-// find what is there).
+// as sent, as edited, long enough to overflow a page — and the bytes and
+// name of its file are in no file of the data directory; the text and
+// the file of a kept message are (so the search can find what is there).
 func TestDeleteErases(t *testing.T) {
 	ts := newTestServer(t, Config{MsgRate: -1})
-	alice, _ := ts.login("alice")
+	alice, ra := ts.login("alice")
 	bob, _ := ts.login("bob")
+	erasedFile := ts.mustUpload(ra.Token, "ERASE-NAME-4be1.txt", "text/plain", []byte("ERASE-FILE-0d93 "+strings.Repeat("secret ", 2000)))
+	keptFile := ts.mustUpload(ra.Token, "kept.txt", "text/plain", []byte("KEEP-FILE-83c2"))
+	m3 := send(t, alice, map[string]any{"recepient": "bob", "command": "chat", "type": "file", "file": erasedFile.ID, "data": "ERASE-CAPTION-e5f0"})
+	send(t, alice, map[string]any{"recepient": "bob", "command": "chat", "type": "file", "file": keptFile.ID})
 	mustRoom(t, "r", alice, bob)
 	secret := "ERASE-ME-7c1f9 " + strings.Repeat("lorem ipsum ", 300) + "ERASE-ME-END"
 	kept := "KEEP-ME-55aa2"
@@ -375,6 +379,7 @@ func TestDeleteErases(t *testing.T) {
 	send(t, alice, toRoom("r", kept))
 	send(t, alice, changeReq("delete", m1.Seq, ""))
 	send(t, alice, changeReq("delete", m2.Seq, ""))
+	send(t, alice, changeReq("delete", m3.Seq, ""))
 	ts.stop()
 
 	found := map[string]bool{}
@@ -386,7 +391,8 @@ func TestDeleteErases(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		for _, s := range []string{"ERASE-ME-7c1f9", "ERASE-ME-END", "lorem ipsum lorem", "ERASE-EDIT-31b07", "ERASE-ROOM-9d2e4", kept} {
+		for _, s := range []string{"ERASE-ME-7c1f9", "ERASE-ME-END", "lorem ipsum lorem", "ERASE-EDIT-31b07", "ERASE-ROOM-9d2e4",
+			"ERASE-NAME-4be1", "ERASE-FILE-0d93", "secret secret", "ERASE-CAPTION-e5f0", erasedFile.ID, kept, "KEEP-FILE-83c2"} {
 			if bytes.Contains(b, []byte(s)) {
 				found[s] = true
 				t.Logf("%s holds %q", filepath.Base(path), s)
@@ -397,11 +403,11 @@ func TestDeleteErases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !found[kept] {
-		t.Fatal("the kept message is in no file: the search is broken")
+	if !found[kept] || !found["KEEP-FILE-83c2"] {
+		t.Fatal("the kept message or file is in no file: the search is broken")
 	}
 	for s := range found {
-		if s != kept {
+		if s != kept && s != "KEEP-FILE-83c2" {
 			t.Errorf("%q is still in the data directory", s)
 		}
 	}

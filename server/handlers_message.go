@@ -25,8 +25,19 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 	if req.Type == "" {
 		req.Type = shared.TypeText
 	}
-	if req.Type != shared.TypeText {
-		return refuse(shared.BadRequest("type", "only text is supported"))
+	var file *shared.FileInfo
+	switch req.Type {
+	case shared.TypeText:
+		if req.File != "" {
+			return refuse(shared.BadRequest("file", "only a message of type file names one"))
+		}
+	case shared.TypeFile:
+		var res *shared.Response
+		if file, res = s.messageFile(c, &req); res != nil {
+			return *res
+		}
+	default:
+		return refuse(shared.BadRequest("type", "expected text or file"))
 	}
 	if err := shared.ValidMessageText(req.Data, s.cfg.MaxText); err != nil {
 		return refuse(err)
@@ -39,7 +50,7 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 	if err := shared.ValidReplyTo(req.ReplyTo); err != nil {
 		return refuse(err)
 	}
-	m := shared.Message{Sender: c.user.ID, Command: req.Command, Type: req.Type, Data: req.Data, CID: req.CID}
+	m := shared.Message{Sender: c.user.ID, Command: req.Command, Type: req.Type, Data: req.Data, CID: req.CID, File: file}
 	switch req.Command {
 	case shared.CommandChat:
 		if req.Recipient == "" {
@@ -93,6 +104,9 @@ func (s *Server) message(c *client, payload []byte) shared.Response {
 	start := time.Now()
 	stored, dup, err := s.store.AppendFrom(c.sock.Context(), m, c.sock)
 	s.metrics.appendHist.observe(time.Since(start))
+	if errors.Is(err, store.ErrNoFile) { // erased meanwhile (a sweep)
+		return refuse(shared.Errorf(shared.CodeNotFound, "no such file %s of yours", req.File))
+	}
 	if errors.Is(err, store.ErrNotFound) { // the room was deleted meanwhile
 		return refuse(shared.Errorf(shared.CodeNotFound, "no such room %s", req.Recipient))
 	}

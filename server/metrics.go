@@ -21,6 +21,7 @@ type metrics struct {
 	// unknown ids with sign-up closed): what the login throttle bounds.
 	passwordChecks atomic.Int64
 	loginTimeouts  atomic.Int64
+	uploads        [len(uploadResults)]atomic.Int64 // by result, same index as uploadResults
 }
 
 var answerCodes = [...]string{
@@ -104,4 +105,11 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "chatapp_answers_total{code=%q} %d\n", c, s.metrics.answers[i].Load())
 	}
 	s.metrics.appendHist.write(w, "chatapp_store_append_seconds", "Time from a message request to its durable append.")
+	files, fileBytes := s.store.FileStats()
+	gauge("chatapp_files", "Uploaded files on disk (the same bytes are kept once).", files)
+	gauge("chatapp_file_bytes", "Bytes of uploaded files on disk.", fileBytes)
+	fmt.Fprintf(w, "# HELP chatapp_uploads_total Uploads (POST /files), by result.\n# TYPE chatapp_uploads_total counter\n")
+	for i, r := range uploadResults {
+		fmt.Fprintf(w, "chatapp_uploads_total{result=%q} %d\n", r, s.metrics.uploads[i].Load())
+	}
 }

@@ -48,6 +48,11 @@ type Config struct {
 	// it is accepted, before it costs a goroutine or a TLS handshake.
 	// Negative turns the limit off. Zero means 256.
 	MaxConnsPerIP int
+	// MaxFile is the largest upload, in bytes. Zero means 25 MiB.
+	MaxFile int64
+	// FileQuota is what one user's files may take together, in bytes
+	// (each counts at least store.MinFileCharge). Zero means 1 GiB.
+	FileQuota int64
 	// MaxRoomsPerUser caps the rooms one user may own; every room change
 	// pushes the whole list to everyone, so it bounds what one user can
 	// make the server send. Zero means 100.
@@ -116,6 +121,12 @@ func (c *Config) setDefaults() {
 	if c.MsgRate == 0 {
 		c.MsgRate = 20
 	}
+	if c.MaxFile <= 0 {
+		c.MaxFile = defaultMaxFile
+	}
+	if c.FileQuota <= 0 {
+		c.FileQuota = defaultFileQuota
+	}
 	if c.TokenTTL == 0 {
 		c.TokenTTL = 30 * 24 * time.Hour
 	}
@@ -176,6 +187,9 @@ type Server struct {
 
 	// typingGate throttles typing events (PROTOCOL.md 4.8).
 	typingGate typingGate
+
+	// inflight counts the bytes of uploads in progress (files.go).
+	inflight inflight
 }
 
 // A burst of logins is over when none has come for trimQuiet; then the
@@ -274,6 +288,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		w.Write([]byte("ok\n"))
 	})
 	s.mux.HandleFunc("GET /metrics", s.serveMetrics)
+	s.mux.HandleFunc("POST /files", s.uploadFile)
+	s.mux.HandleFunc("GET /files/{id}/{name...}", s.serveFile)
 	if deps.UI != nil {
 		s.mux.Handle("/", securityHeaders(deps.UI))
 	}
@@ -308,8 +324,8 @@ func profileOf(u store.User) shared.Profile {
 	return shared.Profile{ID: u.ID, Alias: u.Alias, Today: u.Today}
 }
 
-// ServeHTTP serves the protocol at /socket.io/, /healthz, the UI and
-// /public/.
+// ServeHTTP serves the protocol at /socket.io/ and /files, /healthz,
+// /metrics, the UI and /public/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
@@ -335,6 +351,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	go s.sweepTokens(ctx)
+	go s.sweepFiles(ctx)
 	defer s.trim.stop()
 	s.log.Info("listening", "addr", ln.Addr().String())
 	select {

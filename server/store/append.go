@@ -38,7 +38,9 @@ var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan appe
 // (display ids, matched by their case-folded keys), Type, Data, and
 // optionally CID, ReplyTo and Mentions (the display ids it mentions; the
 // store keeps them with the message and counts them for every one but the
-// sender). Whether ReplyTo names a message of the conversation, and who
+// sender), and File (an upload of the sender's, stored by its id; a file
+// gone or not the sender's when the batch commits is refused with
+// ErrNoFile). Whether ReplyTo names a message of the conversation, and who
 // may be mentioned, is the caller's check.
 //
 // Or m is a change to an earlier message (command edit, delete or react;
@@ -186,6 +188,7 @@ type commitState struct {
 	own      map[ownKey]*ownCount
 	ownOrder []ownKey
 	peers    []peerRow // direct conversations' other sides, not yet known to exist
+	erase    []string  // hashes of the files the batch's deletions freed (releaseFile)
 
 	tx batchTx // the batch's transaction
 }
@@ -249,6 +252,7 @@ func (s *Store) commit(c *commitState) {
 			s.onCommit(fresh)
 		}
 	}
+	s.eraseBlobs(c.erase)
 	for i, r := range c.batch {
 		r.done <- c.results[i]
 	}
@@ -297,6 +301,7 @@ func (s *Store) writeBatch(c *commitState) (fresh []shared.Message, next int64, 
 	clear(c.own)
 	c.ownOrder = c.ownOrder[:0]
 	c.peers = c.peers[:0]
+	c.erase = c.erase[:0]
 
 	// The committer's statements use their own context: one caller giving
 	// up must not abort the batch of the others.
@@ -395,6 +400,13 @@ func (s *Store) writeMessage(b *batchTx, c *commitState, m *shared.Message, send
 		}
 		if err != nil {
 			return nil, fmt.Errorf("look up room: %w", err)
+		}
+	}
+	if m.File != nil {
+		if err := s.checkMessageFile(b, m.File.ID, senderKey); errors.Is(err, ErrNoFile) {
+			return fmt.Errorf("store: append: file %q: %w", m.File.ID, err), nil
+		} else if err != nil {
+			return nil, fmt.Errorf("look up file: %w", err)
 		}
 	}
 	ord, err := s.convOrd(b, c, conv)

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -62,11 +64,18 @@ func (l *dirLock) unlock() error {
 	return l.f.Close()
 }
 
-// BackupInfo describes a backup written by Backup.
+// BackupInfo describes a backup written by Backup, or put in place by
+// Restore.
 type BackupInfo struct {
 	Bytes   int64      // size of the database copy
 	LastSeq shared.Seq // the newest seq the copy holds (its high-water mark)
 	Schema  int        // schema version of the copy
+
+	// The uploaded files the copy refers to (one per distinct content).
+	Files        int   // in place: in FILE.files/ (Backup) or the data directory (Restore)
+	FilesCopied  int   // of them, copied by this run (the others were there already)
+	FileBytes    int64 // the bytes of the Files
+	FilesMissing int   // not found: erased after the snapshot (Backup), not in FILE.files/ (Restore)
 }
 
 // Backup writes a consistent copy of the database in dir to dst, a file
@@ -77,12 +86,14 @@ type BackupInfo struct {
 // server's writer. The copy is written under a temporary name beside dst,
 // synced, checked and renamed, so dst is either complete or absent.
 //
-// The database is the whole state today. Uploaded files, once they exist,
-// are content-addressed blobs under <dir>/files/ that never change after
-// they are written; Backup will copy the ones the snapshot refers to into
-// dst+".files/" after taking the snapshot (a blob cannot change after it,
-// so the pair stays consistent, and blobs already there from an earlier
-// backup are skipped), and Restore will put them back.
+// Uploaded files are content-addressed blobs under <dir>/files/ that never
+// change once written: after the snapshot, Backup copies the ones it
+// refers to into dst+".files/" (same layout), each checked against its
+// hash, skipping those already there (from an earlier run). A file whose
+// message is deleted between the snapshot and its copy is erased and
+// cannot be copied; it is counted in FilesMissing, and a restore of the
+// pair shows that message with a file that answers 404. dst is renamed
+// into place only after its files are copied.
 func Backup(ctx context.Context, dir, dst string) (BackupInfo, error) {
 	var info BackupInfo
 	src := filepath.Join(dir, FileName)
@@ -129,6 +140,9 @@ func Backup(ctx context.Context, dir, dst string) (BackupInfo, error) {
 	if err := syncFile(tmpName); err != nil {
 		return info, fmt.Errorf("store: backup: %w", err)
 	}
+	if err := copyFiles(ctx, tmpName, &info, dst+".files", filepath.Join(dir, FilesDir)); err != nil {
+		return info, fmt.Errorf("store: backup: files: %w", err)
+	}
 	if _, err := os.Lstat(dst); err == nil {
 		return info, fmt.Errorf("store: backup: %s appeared meanwhile; not overwriting it", dst)
 	}
@@ -146,6 +160,12 @@ func Backup(ctx context.Context, dir, dst string) (BackupInfo, error) {
 // replaces is not deleted: it is renamed, with its write-ahead log if a
 // crash left one, to chatapp.db.replaced-<UTC time>, returned as previous
 // ("" if dir had none).
+//
+// The files the backup refers to are copied from src+".files/" (see
+// Backup), or from dir's own files/ when a blob is not there, into a new
+// files/ folder; the one it replaces goes along with the old database, as
+// previous+".files". A file found in neither is counted in FilesMissing:
+// its message stays, and its URL answers 404.
 func Restore(ctx context.Context, dir, src string) (previous string, info BackupInfo, err error) {
 	if err := checkDatabaseFile(src); err != nil {
 		return "", info, fmt.Errorf("store: restore: %w", err)
@@ -175,10 +195,25 @@ func Restore(ctx context.Context, dir, src string) (previous string, info Backup
 	if info, err = checkCopy(ctx, tmpName); err != nil {
 		return "", info, fmt.Errorf("store: restore: %s: %w", src, err)
 	}
+	files := filepath.Join(dir, FilesDir)
+	stage, err := os.MkdirTemp(dir, ".files.restore-*")
+	if err != nil {
+		return "", info, fmt.Errorf("store: restore: %w", err)
+	}
+	defer os.RemoveAll(stage) // after the rename: no such folder, ignored
+	if err := copyFiles(ctx, tmpName, &info, stage, src+".files", files); err != nil {
+		return "", info, fmt.Errorf("store: restore: files: %w", err)
+	}
 
 	db := filepath.Join(dir, FileName)
+	replaced := db + ".replaced-" + time.Now().UTC().Format("20060102T150405.000Z")
+	if _, err := os.Lstat(files); err == nil {
+		if err := os.Rename(files, replaced+".files"); err != nil {
+			return "", info, fmt.Errorf("store: restore: %w", err)
+		}
+	}
 	if _, err := os.Lstat(db); err == nil {
-		previous = db + ".replaced-" + time.Now().UTC().Format("20060102T150405.000Z")
+		previous = replaced
 		if err := os.Rename(db, previous); err != nil {
 			return "", info, fmt.Errorf("store: restore: %w", err)
 		}
@@ -194,7 +229,127 @@ func Restore(ctx context.Context, dir, src string) (previous string, info Backup
 	if err := os.Rename(tmpName, db); err != nil {
 		return previous, info, fmt.Errorf("store: restore: %w", err)
 	}
+	if err := os.Rename(stage, files); err != nil {
+		return previous, info, fmt.Errorf("store: restore: %w", err)
+	}
 	return previous, info, syncDir(dir)
+}
+
+// copyFiles copies the blobs that the database at db (a private copy)
+// refers to into the folder to, each from the first of from that has it,
+// checked against its hash on the way, skipping those already in to with
+// the right size. It counts them in info.
+func copyFiles(ctx context.Context, db string, info *BackupInfo, to string, from ...string) error {
+	blobs, err := referencedBlobs(ctx, db)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(to, 0o700); err != nil {
+		return err
+	}
+	for _, b := range blobs {
+		dst := filepath.Join(to, b.hash[:2], b.hash)
+		if fi, err := os.Stat(dst); err == nil && fi.Size() == b.size {
+			info.Files++
+			info.FileBytes += b.size
+			continue
+		}
+		copied := false
+		for _, dir := range from {
+			ok, err := copyBlob(filepath.Join(dir, b.hash[:2], b.hash), dst, b.hash)
+			if err != nil {
+				return err
+			}
+			if copied = ok; copied {
+				break
+			}
+		}
+		if !copied {
+			info.FilesMissing++
+			continue
+		}
+		info.Files++
+		info.FilesCopied++
+		info.FileBytes += b.size
+	}
+	return nil
+}
+
+type blobRef struct {
+	hash string
+	size int64
+}
+
+// referencedBlobs lists the blobs the files of the database at path
+// name (none before schema 3, which made the files table).
+func referencedBlobs(ctx context.Context, path string) ([]blobRef, error) {
+	db, err := sql.Open("sqlite", dsn(path, nil))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'files'`).Scan(&tables); err != nil || tables == 0 {
+		return nil, err
+	}
+	rows, err := db.QueryContext(ctx, `SELECT hash, max(size) FROM files WHERE hash IS NOT NULL GROUP BY hash`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []blobRef
+	for rows.Next() {
+		var b blobRef
+		if err := rows.Scan(&b.hash, &b.size); err != nil {
+			return nil, err
+		}
+		if !validHash(b.hash) {
+			return nil, fmt.Errorf("%w: file hash %q", ErrCorrupt, b.hash)
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// copyBlob copies the blob src to dst through a temporary file beside
+// dst, checking that its bytes hash to hash; ok is false when src does
+// not exist.
+func copyBlob(src, dst, hash string) (ok bool, err error) {
+	in, err := os.Open(src)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer in.Close()
+	dir := filepath.Dir(dst)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(dir, ".copy-*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename: no such file, ignored
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(tmp, h), in)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != hash {
+		return false, fmt.Errorf("%s: its bytes hash to %s: the file is damaged", src, got[:12])
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return false, err
+	}
+	return true, syncDir(dir)
 }
 
 // checkDatabaseFile gives a clear error for a missing file or one that is

@@ -295,16 +295,25 @@ func plainSQLite(t *testing.T) []byte {
 	return b
 }
 
-// dirState lists a directory's files with their contents' hashes.
+// dirState lists a directory's files, those of its folders included
+// (files/), with their contents' hashes.
 func dirState(t *testing.T, dir string) string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		if d.IsDir() {
+			fmt.Fprintf(&b, "%s/\n", rel)
+		} else {
+			fmt.Fprintf(&b, "%s %x\n", rel, fileSum(t, path))
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	var b strings.Builder
-	for _, e := range entries {
-		fmt.Fprintf(&b, "%s %x\n", e.Name(), fileSum(t, filepath.Join(dir, e.Name())))
 	}
 	return b.String()
 }

@@ -17,6 +17,7 @@ type changeTarget struct {
 	recipient string
 	mentions  sql.NullString
 	deleted   bool
+	file      sql.NullString
 }
 
 // writeChange stores change m (edit, delete or react; see Append) as
@@ -28,7 +29,7 @@ type changeTarget struct {
 func (s *Store) writeChange(b *batchTx, c *commitState, m *shared.Message, senderKey string, seq int64, ts string) (refused, err error) {
 	var t changeTarget
 	err = b.stmt(s.changeTarget).QueryRowContext(b.ctx, int64(m.Ref)).
-		Scan(&t.conv, &t.command, &t.senderKey, &t.recipient, &t.mentions, &t.deleted)
+		Scan(&t.conv, &t.command, &t.senderKey, &t.recipient, &t.mentions, &t.deleted, &t.file)
 	if errors.Is(err, sql.ErrNoRows) || err == nil && (shared.IsChange(t.command) || t.deleted) {
 		return fmt.Errorf("store: %s %d: %w", m.Command, m.Ref, ErrNotFound), nil
 	}
@@ -61,6 +62,9 @@ func (s *Store) writeChange(b *batchTx, c *commitState, m *shared.Message, sende
 			}
 		}
 		if err := s.deleteMentions(b, t, ref); err != nil {
+			return nil, err
+		}
+		if err := s.releaseFile(b, c, t.file); err != nil {
 			return nil, err
 		}
 	case shared.CommandReact:

@@ -13,7 +13,8 @@ import (
 )
 
 // eventCols are the columns scanEvent reads, data last (see 003_v2.sql).
-const eventCols = `seq, conv, time, sender, recipient, command, type, cid, ref, reply_to, mentions, file, edited, deleted, on_, data`
+const eventCols = `seq, conv, time, sender, recipient, command, type, cid, ref, reply_to, mentions, ` +
+	fileSQL + `, edited, deleted, on_, data`
 
 // scanEvent reads an event row as it is delivered now: a message with its
 // current text, or deleted without type, data and the rest, or a change
@@ -48,7 +49,7 @@ func scanEvent(row interface{ Scan(...any) error }) (shared.Message, Conv, error
 		m.Mentions = strings.Fields(mentions.String)
 	}
 	if file.Valid {
-		m.File = &shared.FileInfo{ID: file.String} // issue 13 fills in the rest from files
+		m.File = fileInfo(file.String)
 	}
 	return m, conv, nil
 }

@@ -100,6 +100,9 @@ type Store struct {
 	conversations           *sql.Stmt // every login and session resume
 	revsAfter               *sql.Stmt // every server, about once a second
 
+	// files are the uploaded files' blobs (files.go).
+	files blobs
+
 	// convEpoch moves whenever a conversation's events are deleted
 	// (deleteConv), which tells the committer to drop its caches.
 	convEpoch atomic.Int64
@@ -177,6 +180,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		maxBatch:      opts.MaxBatch,
 		committerDone: make(chan struct{}),
 	}
+	s.files.dir = filepath.Join(dir, FilesDir)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -295,6 +299,9 @@ func (s *Store) open() error {
 	if err := s.loadLastSeq(ctx); err != nil {
 		return err
 	}
+	if err := s.loadFileStats(ctx); err != nil {
+		return err
+	}
 	return s.prepare(ctx)
 }
 
@@ -366,7 +373,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{s.w, &s.insertMention, `INSERT INTO mentions (user_key, conv, seq) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
 		{s.w, &s.deleteMention, `DELETE FROM mentions WHERE user_key = ? AND conv = ? AND seq = ?`},
 		{s.w, &s.setLastSeq, `UPDATE meta SET value = ? WHERE key = 'last_seq'`},
-		{s.w, &s.changeTarget, `SELECT conv, command, sender_key, recipient, mentions, deleted FROM events WHERE seq = ?`},
+		{s.w, &s.changeTarget, `SELECT conv, command, sender_key, recipient, mentions, deleted, file FROM events WHERE seq = ?`},
 		{s.w, &s.editMessage, `UPDATE events SET data = ?, edited = ?, mentions = ? WHERE seq = ?`},
 		{s.w, &s.deleteMessage, `UPDATE events SET data = '', file = NULL, mentions = NULL, edited = NULL, deleted = 1 WHERE seq = ?`},
 		{s.w, &s.eraseEdits, `UPDATE events SET data = '' WHERE ref = ? AND command = 'edit'`},

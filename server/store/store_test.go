@@ -340,7 +340,7 @@ func TestLoadMigrations(t *testing.T) {
 // no full scan of events, members or user_convs.
 func TestQueryPlansUseIndexes(t *testing.T) {
 	s, _ := newStore(t, Options{})
-	tables := []string{"events", "members", "user_convs", "mentions", "reactions", "rooms", "users"}
+	tables := []string{"events", "members", "user_convs", "mentions", "reactions", "rooms", "users", "files"}
 	for name, q := range map[string]struct {
 		sql  string
 		args []any
@@ -351,6 +351,11 @@ func TestQueryPlansUseIndexes(t *testing.T) {
 		"lastVisible":   {lastVisibleSQL, []any{"u"}},
 		"history":       {historySQL, []any{"d:a/b", 10, 5}},
 		"conversations": {conversationsSQL, []any{"u", 500}},
+		"fileByID":      {fileByIDSQL, []any{"x"}},
+		"blobNamed":     {blobNamedSQL, []any{"ab"}},
+		"fileUsage":     {fileUsageSQL, []any{MinFileCharge, "u"}},
+		"releaseFile":   {releaseFileSQL, []any{"x"}},
+		"event":         {`SELECT ` + eventCols + ` FROM events WHERE seq = ?`, []any{1}},
 	} {
 		plan := queryPlan(t, s, q.sql, q.args...)
 		for _, d := range plan {
