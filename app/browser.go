@@ -24,6 +24,13 @@ const (
 	actionProfile = "chat/profile" // profileForm
 	actionPage    = "chat/page"    // bool: true for an older page, false for a newer one
 	actionFollow  = "chat/follow"  // bool: the log is scrolled to its newest message
+	actionEdit    = "chat/edit"    // editForm
+	actionDelete  = "chat/delete"  // string: the message's seq
+	actionReact   = "chat/react"   // reactForm
+	actionSeek    = "chat/seek"    // seekForm
+	actionTyping  = "chat/typing"  // conv: the user types there
+	actionMention = "chat/mention" // mentionForm: the @ being typed
+	actionNotify  = "chat/notify"  // bool: notifications on
 )
 
 // connectForm is the value of the connect action.
@@ -47,6 +54,13 @@ func registerActions() {
 	handle(actionPage, (*service).Page)
 	handle(actionFollow, (*service).Following)
 	handle(actionLang, (*service).SetLang)
+	handle(actionEdit, (*service).Edit)
+	handle(actionDelete, (*service).Delete)
+	handle(actionReact, (*service).React)
+	handle(actionSeek, (*service).Seek)
+	handle(actionTyping, (*service).Typing)
+	handle(actionMention, (*service).MentionQuery)
+	handle(actionNotify, (*service).SetNotify)
 }
 
 // handle installs the handler of an action whose value is a T: f runs on
@@ -82,14 +96,18 @@ func startService(ctx app.Context) {
 	app.Window().Call("addEventListener", "online", kick)
 	app.Window().Call("addEventListener", "offline", kick) // the loop notices and waits
 	doc := app.Window().Get("document")
+	visible := func() bool { return doc.Get("visibilityState").String() == "visible" }
 	doc.Call("addEventListener", "visibilitychange", app.FuncOf(func(app.Value, []app.Value) any {
-		if doc.Get("visibilityState").String() == "visible" {
+		v := visible()
+		if v {
 			s.Kick()
 		}
+		go s.Visible(v) // it may write to the socket: not on the browser's event loop
 		return nil
 	}))
 
 	s.start(ctx, u, tag)
+	s.Visible(visible())
 }
 
 // browserHost is the service's host in the page.
@@ -98,6 +116,16 @@ type browserHost struct{ ctx app.Context }
 func (h browserHost) schedule(f func()) { h.ctx.Dispatch(func(app.Context) { f() }) }
 func (h browserHost) publish(v View)    { h.ctx.SetState(stateView, v) }
 func (h browserHost) storage() kv       { return h.ctx.LocalStorage() }
+
+// notify shows a notification through go-app (its service worker shows
+// it, so it works in the installed app too), if the browser allows it.
+func (h browserHost) notify(n note) {
+	ns := h.ctx.Notifications()
+	if ns.Permission() != app.NotificationGranted {
+		return
+	}
+	ns.New(app.Notification{Title: n.Title, Body: n.Body, Path: n.Path, Icon: "/web/icon-192.png"})
+}
 
 func (h browserHost) online() bool {
 	on := app.Window().Get("navigator").Get("onLine")

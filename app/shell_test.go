@@ -146,7 +146,7 @@ func sampleView() View {
 		Lang: langEN, State: stateConnected, Host: "127.0.0.1", Port: "3000",
 		LoggedIn: true, Me: shared.Profile{ID: "alice", Alias: "Alice"},
 		Rooms: []RoomItem{
-			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: roomConv("lounge"), Unread: 3},
+			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: roomConv("lounge"), Counts: Counts{Unread: 3}},
 			{ID: "Back", Name: "Back room", Members: 1, Conv: roomConv("back")},
 		},
 		People: []PersonItem{
