@@ -163,10 +163,10 @@ func (s *Shell) onDraft(ctx app.Context, e app.Event) {
 	q, _, open := mentionAt(before)
 	if open != s.mention.open || q != s.mention.query {
 		s.mention = mentionState{open: open, query: q}
-		ctx.NewActionWithValue(actionMention, mentionForm{Query: q, Open: open})
+		post(ctx, actionMention, mentionForm{Query: q, Open: open})
 	}
 	if strings.TrimSpace(text) != "" && s.editing == nil {
-		ctx.NewActionWithValue(actionTyping, s.view.Selected)
+		post(ctx, actionTyping, s.view.Selected)
 	}
 }
 
@@ -174,7 +174,7 @@ func (s *Shell) onDraft(ctx app.Context, e app.Event) {
 func (s *Shell) closeMention(ctx app.Context) {
 	if s.mention.open {
 		s.mention = mentionState{}
-		ctx.NewActionWithValue(actionMention, mentionForm{})
+		post(ctx, actionMention, mentionForm{})
 	}
 }
 
@@ -224,7 +224,7 @@ func (s *Shell) onSend(ctx app.Context, _ app.Event) {
 			return
 		}
 		if text != e.Text {
-			ctx.NewActionWithValue(actionEdit, editForm{Seq: e.Seq, Text: text})
+			post(ctx, actionEdit, editForm{Seq: e.Seq, Text: text})
 		}
 		s.editing = nil
 		s.clearBox()
@@ -242,7 +242,7 @@ func (s *Shell) onSend(ctx app.Context, _ app.Event) {
 			s.setValue("chattype", s.view.ToCommand)
 		}
 	}
-	ctx.NewActionWithValue(actionSend, f)
+	post(ctx, actionSend, f)
 }
 
 func (s *Shell) clearBox() {

@@ -92,7 +92,7 @@ func (s *Shell) onRoom(command string) app.EventHandler {
 			s.askDelete(f.ID)(ctx, e)
 			return
 		}
-		ctx.NewActionWithValue(actionRoom, f)
+		post(ctx, actionRoom, f)
 	}
 }
 
@@ -100,7 +100,7 @@ func (s *Shell) onRoom(command string) app.EventHandler {
 // buttons).
 func (s *Shell) onRoomCommand(command, id string) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
-		ctx.NewActionWithValue(actionRoom, roomForm{Command: command, ID: id})
+		post(ctx, actionRoom, roomForm{Command: command, ID: id})
 	}
 }
 
@@ -131,13 +131,13 @@ func (s *Shell) onConfirm(ctx app.Context, _ app.Event) {
 	switch c := s.confirm; {
 	case c == nil:
 	case c.msg != nil:
-		ctx.NewActionWithValue(actionDelete, c.msg.Seq)
+		post(ctx, actionDelete, c.msg.Seq)
 		if s.editing != nil && s.editing.Seq == c.msg.Seq {
 			s.editing = nil
 			s.clearBox()
 		}
 	default:
-		ctx.NewActionWithValue(actionRoom, roomForm{Command: shared.RoomDelete, ID: c.room})
+		post(ctx, actionRoom, roomForm{Command: shared.RoomDelete, ID: c.room})
 	}
 	s.confirm = nil
 	s.closeDialog(ctx, app.Event{})
@@ -145,11 +145,11 @@ func (s *Shell) onConfirm(ctx app.Context, _ app.Event) {
 }
 
 func (s *Shell) onConnect(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionConnect, connectForm{Host: s.value("hostInput"), Port: s.value("portInput")})
+	post(ctx, actionConnect, connectForm{Host: s.value("hostInput"), Port: s.value("portInput")})
 }
 
 func (s *Shell) onProfile(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionProfile, profileForm{
+	post(ctx, actionProfile, profileForm{
 		Password: s.value("profilePassword"), Alias: s.value("profileAlias"), Today: s.value("profileToday"),
 	})
 	s.setValue("profilePassword", "")

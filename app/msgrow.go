@@ -191,19 +191,19 @@ func (r *msgRow) onPicker(ctx app.Context, _ app.Event) {
 
 func (r *msgRow) onPick(emoji string) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
-		ctx.NewActionWithValue(actionReact, reactForm{Seq: r.Item.Seq, Emoji: emoji})
+		post(ctx, actionReact, reactForm{Seq: r.Item.Seq, Emoji: emoji})
 		ctx.NewActionWithValue(uiPicker, "")
 	}
 }
 
 func (r *msgRow) onReact(emoji string) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
-		ctx.NewActionWithValue(actionReact, reactForm{Seq: r.Item.Seq, Emoji: emoji})
+		post(ctx, actionReact, reactForm{Seq: r.Item.Seq, Emoji: emoji})
 	}
 }
 
 func (r *msgRow) onSeek(ctx app.Context, _ app.Event) {
 	if q := r.Item.Reply; q != nil {
-		ctx.NewActionWithValue(actionSeek, seekForm{Conv: r.Item.Conv, Seq: q.Seq})
+		post(ctx, actionSeek, seekForm{Conv: r.Item.Conv, Seq: q.Seq})
 	}
 }

@@ -103,7 +103,7 @@ func (s *Shell) OnMount(ctx app.Context) {
 // (/?open=user:bob).
 func (s *Shell) OnNav(ctx app.Context) {
 	if c, ok := parseConv(ctx.Page().URL().Query().Get("open")); ok {
-		ctx.NewActionWithValue(actionSelect, c)
+		post(ctx, actionSelect, c)
 	}
 }
 
@@ -157,10 +157,10 @@ func (s *Shell) listenScroll(ctx app.Context) {
 	log.Call("addEventListener", "scroll", app.FuncOf(func(app.Value, []app.Value) any {
 		if at := s.following(); at != following {
 			following = at
-			ctx.NewActionWithValue(actionFollow, at)
+			post(ctx, actionFollow, at)
 		}
 		if older, ok := nearEnd(log); ok {
-			ctx.NewActionWithValue(actionPage, older)
+			post(ctx, actionPage, older)
 		}
 		return nil
 	}), map[string]any{"passive": true})
@@ -338,7 +338,7 @@ func (s *Shell) pageIfAtEnd(ctx app.Context) {
 		return
 	}
 	if older, ok := nearEnd(app.Window().GetElementByID("log")); ok {
-		ctx.NewActionWithValue(actionPage, older)
+		post(ctx, actionPage, older)
 	}
 }
 
@@ -398,7 +398,7 @@ func (s *Shell) lang() string {
 // Event handlers of the page as a whole; the parts have theirs.
 
 func (s *Shell) onLogin(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionLogin, loginForm{
+	post(ctx, actionLogin, loginForm{
 		ID: s.value("idInput"), Password: s.value("passwordInput"),
 		Alias: s.value("aliasInput"), Today: s.value("todayInput"),
 	})
@@ -416,7 +416,7 @@ func (s *Shell) onLoginKey(ctx app.Context, e app.Event) {
 func (s *Shell) onSelect(c conv) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
 		s.navOpen = false
-		ctx.NewActionWithValue(actionSelect, c)
+		post(ctx, actionSelect, c)
 		if c == s.view.Selected {
 			focusID("dataInput")
 		}
@@ -428,7 +428,7 @@ func (s *Shell) onLang(ctx app.Context, _ app.Event) {
 	if s.lang() == langKO {
 		next = langEN
 	}
-	ctx.NewActionWithValue(actionLang, next)
+	post(ctx, actionLang, next)
 }
 
 func (s *Shell) onMenu(ctx app.Context, _ app.Event)    { s.navOpen = !s.navOpen }

@@ -75,7 +75,7 @@ func (s *Shell) renderMe() app.UI {
 		app.Button().ID("profileButton").Class("chip").Type("button").
 			Text(s.t("profile.edit")).OnClick(s.openDialog(dlgProfile)),
 		app.Button().ID("logoutButton").Class("chip").Type("button").
-			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { ctx.NewActionWithValue(actionLogout, struct{}{}) }),
+			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { post(ctx, actionLogout, struct{}{}) }),
 	)
 }
 
@@ -262,11 +262,11 @@ func (s *Shell) renderNotifySwitch() app.UI {
 
 func (s *Shell) onNotify(ctx app.Context, _ app.Event) {
 	if s.view.Notify && s.notifyPerm == string(app.NotificationGranted) {
-		ctx.NewActionWithValue(actionNotify, false)
+		post(ctx, actionNotify, false)
 		return
 	}
 	if s.notifyPerm == string(app.NotificationGranted) {
-		ctx.NewActionWithValue(actionNotify, true)
+		post(ctx, actionNotify, true)
 		return
 	}
 	// The browser asks the person; the answer comes as a promise, which
@@ -276,7 +276,7 @@ func (s *Shell) onNotify(ctx app.Context, _ app.Event) {
 		ctx.Dispatch(func(ctx app.Context) {
 			s.notifyPerm = string(p)
 			if p == app.NotificationGranted {
-				ctx.NewActionWithValue(actionNotify, true)
+				post(ctx, actionNotify, true)
 			}
 		})
 	})
