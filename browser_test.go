@@ -425,17 +425,40 @@ func TestBrowserChat(t *testing.T) {
 	}
 	alice.checkOrdered()
 
-	// Screenshots of a real conversation (no transitions: the drawer must
-	// be where it ends up).
+	// Screenshots of a real conversation: in the lounge, bob answers
+	// alice's welcome, both react, alice fixes a typo, and bob is typing
+	// (no transitions: the drawer must be where it ends up).
 	alice.emulate(false)
-	alice.screenshot("desktop.png", 1280, 800, false, "true") // all messages
-	alice.do(chromedp.Click(chromedp.CSS(`#roomList > [data-room-id="lounge"] button`)))
-	alice.waitFor("the room view", `document.querySelectorAll("#result > [data-seq]").length === 2`)
+	alice.clickConv(`#roomList > [data-room-id="lounge"]`)
+	bob.clickConv(`#roomList > [data-room-id="lounge"]`)
+	welcome := bob.seqOf("welcome to the lounge")
+	bob.clickIn(welcome, "button.reply")
+	bob.typeKeys("count me in for lunch at noon\r")
+	lunch := alice.seqOf("count me in for lunch at noon")
+	alice.clickIn(lunch, "button.react")
+	alice.clickIn(lunch, `.pick[aria-label="React with 👍"]`)
+	bob.waitReaction(lunch, "👍", "1 false")
+	bob.clickIn(lunch, `.reaction[data-emoji="👍"]`)
+	bob.clickIn(welcome, "button.react")
+	bob.clickIn(welcome, `.pick[aria-label="React with 🎉"]`)
+	alice.typeKeys("I booked the table by the windw\r")
+	booked := alice.seqOf("I booked the table by the windw")
+	alice.clickIn(booked, "button.edit")
+	alice.set("dataInput", "I booked the table by the window")
+	alice.typeKeys("\r")
+	alice.waitReaction(lunch, "👍", "2 true")
+	alice.waitReaction(welcome, "🎉", "1 false")
+	typing := func() string { // bob types; the line lasts 5 s
+		bob.typeKeys("s")
+		return `document.querySelector("#typing").textContent === "Bob is typing…" && document.querySelector("#result .msg-state")`
+	}
+	alice.do(chromedp.Click(chromedp.ID("dataInput"))) // no message hovered
+	alice.screenshot("desktop.png", 1280, 800, false, typing())
 	alice.emulate(true)
-	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)"`)
+	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)" && `+typing())
 	alice.emulate(false)
 	// The sidebar is a closed drawer: the conversation has the screen.
-	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
+	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0 && `+typing())
 	if w := eval[int](alice, `document.documentElement.scrollWidth`); w > 375 {
 		t.Fatalf("at 375 px the page is %d px wide", w)
 	}
