@@ -177,6 +177,7 @@ func TestShell_ControlIDs(t *testing.T) {
 			"recepientInput", "chattype", "dataInput", "sendButton", "result",
 			"langButton", "settingsButton", "newRoomButton", "log", "addressRow", "charCount",
 			"roomDialog", "confirmDialog", "settingsDialog", "profileDialog",
+			"typing", "mentionList",
 		}
 		if loggedIn {
 			ids = append(ids, "logoutButton", "profileButton", "landing")
