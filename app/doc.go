@@ -19,6 +19,7 @@
 //	composer.go the composer: reply and edit modes, @ completion, its keys
 //	dialogs.go  the room, confirmation, server and profile dialogs
 //	browser.go  go-app glue: the actions, the View state, window events
+//	order.go    the service's actions run in the order they were posted
 //	link.go     the connection: dial, Engine.IO heartbeat, reconnect with
 //	            backoff, Socket.IO packet decoding (knows nothing of chat)
 //	calls.go    the request/ack bookkeeping: callbacks by ack id

@@ -130,7 +130,9 @@ func (s *Shell) handleRowActions(ctx app.Context) {
 
 // listenLongPress opens a message's actions on a long press: a touch
 // screen has no hover, and a long press there is a contextmenu event. A
-// mouse's right click keeps the browser's menu.
+// mouse's right click keeps the browser's menu. A click elsewhere in the
+// log closes open actions and pickers (another message's actions open
+// their own).
 func (s *Shell) listenLongPress(ctx app.Context) {
 	log := app.Window().GetElementByID("log")
 	log.Call("addEventListener", "contextmenu", app.FuncOf(func(_ app.Value, args []app.Value) any {
@@ -143,6 +145,14 @@ func (s *Shell) listenLongPress(ctx app.Context) {
 		e.PreventDefault()
 		seq := row.Get("dataset").Get("seq").String()
 		ctx.Dispatch(func(ctx app.Context) { s.actions, s.picker = seq, "" })
+		return nil
+	}))
+	log.Call("addEventListener", "click", app.FuncOf(func(_ app.Value, args []app.Value) any {
+		target := args[0].Get("target")
+		open := log.Call("querySelector", `#result [data-open="true"]`)
+		if open.Truthy() && !open.Call("contains", target).Bool() && !target.Call("closest", ".msg-actions").Truthy() {
+			ctx.Dispatch(func(ctx app.Context) { s.actions, s.picker = "", "" })
+		}
 		return nil
 	}))
 }
