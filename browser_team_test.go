@@ -11,7 +11,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,6 +69,21 @@ func (tb *tab) typeKeys(text string) {
 	tb.do(chromedp.SendKeys(chromedp.ID("dataInput"), text))
 }
 
+// inDirectConversation starts a server and two browsers, alice's and
+// bob's, logged in and each in their direct conversation.
+func inDirectConversation(t *testing.T) (alice, bob *tab) {
+	t.Helper()
+	_, base := serveApp(t)
+	alice = openTab(t, "alice", base)
+	alice.login("alice", "alice-pw-1", "Alice", "")
+	bob = openTab(t, "bob", base)
+	bob.login("bob", "bob-pw-12", "Bob", "")
+	alice.waitFor("bob in alice's list", `document.querySelector('#peopleList > [data-user-id="bob"]')`)
+	alice.clickConv(`#peopleList > [data-user-id="bob"]`)
+	bob.clickConv(`#peopleList > [data-user-id="alice"]`)
+	return alice, bob
+}
+
 // TestBrowserMessageActions: in two browsers, a reply shows the message
 // it answers (a click shows the original), a reaction is a chip with a
 // count that toggles, an edit (Up in the empty composer, or the Edit
@@ -78,14 +92,7 @@ func (tb *tab) typeKeys(text string) {
 // No change ever shows as a message of its own.
 func TestBrowserMessageActions(t *testing.T) {
 	t.Parallel()
-	_, base := serveApp(t)
-	alice := openTab(t, "alice", base)
-	alice.login("alice", "alice-pw-1", "Alice", "")
-	bob := openTab(t, "bob", base)
-	bob.login("bob", "bob-pw-12", "Bob", "")
-	alice.waitFor("bob in alice's list", `document.querySelector('#peopleList > [data-user-id="bob"]')`)
-	alice.clickConv(`#peopleList > [data-user-id="bob"]`)
-	bob.clickConv(`#peopleList > [data-user-id="alice"]`)
+	alice, bob := inDirectConversation(t)
 
 	bob.typeKeys("lunch at noon?\r")
 	orig := alice.seqOf("lunch at noon?")
@@ -159,14 +166,7 @@ func TestBrowserMessageActions(t *testing.T) {
 // and at once when her message arrives.
 func TestBrowserTypingShownAndCleared(t *testing.T) {
 	t.Parallel()
-	_, base := serveApp(t)
-	alice := openTab(t, "alice", base)
-	alice.login("alice", "alice-pw-1", "Alice", "")
-	bob := openTab(t, "bob", base)
-	bob.login("bob", "bob-pw-12", "Bob", "")
-	alice.waitFor("bob in alice's list", `document.querySelector('#peopleList > [data-user-id="bob"]')`)
-	alice.clickConv(`#peopleList > [data-user-id="bob"]`)
-	bob.clickConv(`#peopleList > [data-user-id="alice"]`)
+	alice, bob := inDirectConversation(t)
 	typing := `document.querySelector("#typing").textContent`
 
 	alice.typeKeys("hello th")
@@ -315,7 +315,8 @@ func (tb *tab) waitNotification(want string) {
 // TestBrowserMentionNotification: bob turns notifications on (the
 // permission granted in his browser); while his page is hidden, a
 // mention (typed by alice with the @ completion) and a direct message
-// show notifications, and what arrives while he looks does not.
+// show notifications, and what arrives while he looks does not; a
+// notification's link opens its conversation.
 func TestBrowserMentionNotification(t *testing.T) {
 	t.Parallel()
 	p, base := serveApp(t)
@@ -374,6 +375,16 @@ func TestBrowserMentionNotification(t *testing.T) {
 	bob.waitFor("the mention highlighted", `(() => { const r = `+rowJS("@bob lunch?")+`; return r && r.dataset.mention === "true" && r.querySelector(".mention").textContent === "@bob"; })()`)
 	bob.waitFor("the marker gone", `!document.querySelector('`+lounge+` .mention-mark')`)
 
+	// A click on a notification: go-app's service worker has the page
+	// navigate to its link, which opens the conversation.
+	bob.do(chromedp.Evaluate[chromedp.Void](`goappNav("/?open=user:alice")`))
+	bob.waitFor("alice's conversation open", `document.querySelector("#convTitle").textContent === "Alice"`)
+	// A reload on that link, as when the click started the app, too.
+	bob.clickConv(lounge)
+	bob.do(chromedp.Navigate(base + "/?open=user:alice"))
+	bob.waitMounted()
+	bob.waitFor("alice's conversation open after the start", `document.querySelector("#convTitle").textContent === "Alice"`)
+
 	// Off: nothing more.
 	bob.click("notifyButton")
 	bob.waitFor("the switch off", `document.querySelector("#notifyButton").getAttribute("aria-pressed") === "false"`)
@@ -386,10 +397,7 @@ func TestBrowserMentionNotification(t *testing.T) {
 func TestBrowserOfflineChanges(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	p := startServer(t, data)
-	_, port, _ := net.SplitHostPort(p.addr)
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, port, base := serveData(t, data)
 	dave := dialPeer(t, p.addr, "dave", "dave-pw-1")
 	carol := openTab(t, "carol", base)
 	carol.login("carol", "carol-pw-1", "Carol", "")

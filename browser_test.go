@@ -483,10 +483,7 @@ func TestBrowserChat(t *testing.T) {
 func TestBrowserOffline(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	p := startServer(t, data)
-	_, port, _ := net.SplitHostPort(p.addr)
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, port, base := serveData(t, data)
 	carol := newTab(t, "carol", base, "en-US")
 	carol.open()
 	carol.waitState("connected")
@@ -559,6 +556,17 @@ func TestBrowserOffline(t *testing.T) {
 	if n := dave.countMessages("typed while offline"); n != 1 {
 		t.Fatalf("dave got the offline message %d times", n)
 	}
+}
+
+// serveData starts a server on data for a browser test that restarts it
+// on the same port, and returns it with its port and the app's address.
+func serveData(t *testing.T, data string) (p *proc, port, base string) {
+	t.Helper()
+	p = startServer(t, data)
+	_, port, _ = net.SplitHostPort(p.addr)
+	base = "http://" + p.addr
+	requireWasm(t, base)
+	return p, port, base
 }
 
 // requireWasm fails early, and says why, when the binary has no app.wasm

@@ -492,8 +492,7 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 
 	s.Send(sendForm{Recipient: "bob", Command: shared.CommandChat, Text: "typed offline"})
 	h.waitView(t, "pending", func(v View) bool { return len(v.Pending) == 1 && v.Pending[0].Text == "typed offline" })
-	var out []outgoing
-	h.kv.Get(keyOutbox+fs.origin(), &out)
+	out := storedOutbox(h, fs)
 	if len(out) != 1 || out[0].CID == "" {
 		t.Fatalf("stored outbox %+v", out)
 	}
@@ -528,11 +527,16 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 	if !v.Messages[0].Mine {
 		t.Fatal("own message not marked mine")
 	}
-	out = nil
-	h.kv.Get(keyOutbox+fs.origin(), &out)
-	if len(out) != 0 {
+	if out := storedOutbox(h, fs); len(out) != 0 {
 		t.Fatalf("stored outbox still %+v", out)
 	}
+}
+
+// storedOutbox returns the outbox as localStorage holds it.
+func storedOutbox(h *testHost, fs *fakeServer) []outgoing {
+	var out []outgoing
+	h.kv.Get(keyOutbox+fs.origin(), &out)
+	return out
 }
 func TestBackoff(t *testing.T) {
 	t.Parallel()

@@ -123,17 +123,11 @@ func TestRichText_MentionsAndLinks(t *testing.T) {
 func TestShell_ReplyAndEditModes(t *testing.T) {
 	t.Parallel()
 	s := &Shell{view: rowsView()}
-	_, e := render(t, s)
-	c, _ := ctxs.Load(s)
-	ctx := c.(app.Context)
+	ctx, run := driven(t, s)
 	var sent []sendForm
 	var edits []editForm
 	ctx.Handle(actionSend, func(_ app.Context, a app.Action) { sent = append(sent, a.Value.(sendForm)) })
 	ctx.Handle(actionEdit, func(_ app.Context, a app.Action) { edits = append(edits, a.Value.(editForm)) })
-	run := func(f func(ctx app.Context)) {
-		ctx.Dispatch(f)
-		e.ConsumeAll()
-	}
 	run(func(ctx app.Context) {
 		s.setValue("recepientInput", "bob")
 		s.setValue("chattype", shared.CommandChat)

@@ -67,8 +67,7 @@ func TestService_ChangesWaitOfflineAndGoInOrder(t *testing.T) {
 	if n := v.Notices["send"]; n.text(langEN) != "Not allowed." {
 		t.Fatalf("editing someone else's message: %q", n.text(langEN))
 	}
-	var stored []outgoing
-	h.kv.Get(keyOutbox+fs.origin(), &stored)
+	stored := storedOutbox(h, fs)
 	if len(stored) != 3 || stored[0].Op != opEdit || stored[1].Op != opReact || !stored[1].On || stored[2].Op != opDelete {
 		t.Fatalf("stored outbox %+v", stored)
 	}
@@ -105,9 +104,7 @@ func TestService_ChangesWaitOfflineAndGoInOrder(t *testing.T) {
 		len(v.Messages[2].Reactions) != 1 || !v.Messages[2].Reactions[0].Mine || v.Messages[2].Reactions[0].Count != 1 {
 		t.Fatalf("after the answers: %+v", v.Messages)
 	}
-	stored = nil
-	h.kv.Get(keyOutbox+fs.origin(), &stored)
-	if len(stored) != 0 {
+	if stored := storedOutbox(h, fs); len(stored) != 0 {
 		t.Fatalf("stored outbox still %+v", stored)
 	}
 }

@@ -48,6 +48,7 @@ type Shell struct {
 	// notifyPerm is the browser's notification permission: "default",
 	// "granted", "denied" or "unsupported".
 	notifyPerm string
+	toOpen     *conv // a notification's conversation, to open after the login
 
 	lastSelected conv
 	lastLang     string
@@ -100,10 +101,21 @@ func (s *Shell) OnMount(ctx app.Context) {
 }
 
 // OnNav opens the conversation a notification's link names
-// (/?open=user:bob).
+// (/?open=user:bob): at once in a running page, after the login when the
+// click started the app.
 func (s *Shell) OnNav(ctx app.Context) {
 	if c, ok := parseConv(ctx.Page().URL().Query().Get("open")); ok {
-		post(ctx, actionSelect, c)
+		s.toOpen = &c
+		s.openLinked(ctx)
+	}
+}
+
+// openLinked opens the conversation of a notification's link once the
+// service knows the user.
+func (s *Shell) openLinked(ctx app.Context) {
+	if s.toOpen != nil && s.view.LoggedIn {
+		post(ctx, actionSelect, *s.toOpen)
+		s.toOpen = nil
 	}
 }
 
@@ -194,6 +206,7 @@ func (s *Shell) viewChanged(ctx app.Context) {
 	}
 	s.lastLang = v.Lang
 	s.showUnread(v.Unread)
+	s.openLinked(ctx)
 
 	focus := ""
 	if v.LoggedIn != s.lastLoggedIn {
