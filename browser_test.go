@@ -282,6 +282,30 @@ func (tb *tab) checkOrdered() {
 	}
 }
 
+// keepTyping types a letter in the message box every second until stop
+// is called, so that the others see "is typing…" all along (a typing
+// event lasts 5 s). It types off the test's goroutine and ignores
+// errors: the browser may be closing when stop comes late.
+func (tb *tab) keepTyping() (stop func()) {
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+			chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("dataInput"), "s"))
+			cancel()
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
 // screenshot captures the viewport at w×h (phone: mobile emulation) and,
 // with UPDATE_SCREENSHOTS=1, writes it to docs/screenshots/name.
 func (tb *tab) screenshot(name string, w, h int64, phone bool, ready string) {
@@ -448,17 +472,17 @@ func TestBrowserChat(t *testing.T) {
 	alice.typeKeys("\r")
 	alice.waitReaction(lunch, "👍", "2 true")
 	alice.waitReaction(welcome, "🎉", "1 false")
-	typing := func() string { // bob types; the line lasts 5 s
-		bob.typeKeys("s")
-		return `document.querySelector("#typing").textContent === "Bob is typing…" && document.querySelector("#result .msg-state")`
-	}
+	stopTyping := bob.keepTyping()
+	defer stopTyping()
+	typing := `document.querySelector("#typing").textContent === "Bob is typing…" && document.querySelector("#result .msg-state")`
 	alice.do(chromedp.Click(chromedp.ID("dataInput"))) // no message hovered
-	alice.screenshot("desktop.png", 1280, 800, false, typing())
+	alice.screenshot("desktop.png", 1280, 800, false, typing)
 	alice.emulate(true)
-	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)" && `+typing())
+	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)" && `+typing)
 	alice.emulate(false)
 	// The sidebar is a closed drawer: the conversation has the screen.
-	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0 && `+typing())
+	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0 && `+typing)
+	stopTyping()
 	if w := eval[int](alice, `document.documentElement.scrollWidth`); w > 375 {
 		t.Fatalf("at 375 px the page is %d px wide", w)
 	}
