@@ -60,14 +60,13 @@ type model struct {
 	// this seq on (0: no line). It is the read mark the conversation had
 	// when it was opened with unread messages.
 	newFrom shared.Seq
-	// seek is a message of the selected conversation to show (a quoted
-	// one was clicked) that older pages are loading for; focus, with
-	// focusN counting, the one to scroll to.
 	// mentionQuery is what follows the @ being typed in the composer,
 	// while mentionOpen (mention.go).
 	mentionQuery string
 	mentionOpen  bool
-
+	// seek is a message of the selected conversation to show (a quoted
+	// one was clicked) that older pages are loading for, seekPages how
+	// many so far; focus, with focusN counting, the one to scroll to.
 	seek      shared.Seq
 	seekPages int
 	focus     shared.Seq
