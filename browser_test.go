@@ -282,6 +282,30 @@ func (tb *tab) checkOrdered() {
 	}
 }
 
+// keepTyping types a letter in the message box every second until stop
+// is called, so that the others see "is typing…" all along (a typing
+// event lasts 5 s). It types off the test's goroutine and ignores
+// errors: the browser may be closing when stop comes late.
+func (tb *tab) keepTyping() (stop func()) {
+	done := make(chan struct{})
+	var once sync.Once
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+			chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("dataInput"), "s"))
+			cancel()
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { once.Do(func() { close(done) }) }
+}
+
 // screenshot captures the viewport at w×h (phone: mobile emulation) and,
 // with UPDATE_SCREENSHOTS=1, writes it to docs/screenshots/name.
 func (tb *tab) screenshot(name string, w, h int64, phone bool, ready string) {
@@ -425,17 +449,40 @@ func TestBrowserChat(t *testing.T) {
 	}
 	alice.checkOrdered()
 
-	// Screenshots of a real conversation (no transitions: the drawer must
-	// be where it ends up).
+	// Screenshots of a real conversation: in the lounge, bob answers
+	// alice's welcome, both react, alice fixes a typo, and bob is typing
+	// (no transitions: the drawer must be where it ends up).
 	alice.emulate(false)
-	alice.screenshot("desktop.png", 1280, 800, false, "true") // all messages
-	alice.do(chromedp.Click(chromedp.CSS(`#roomList > [data-room-id="lounge"] button`)))
-	alice.waitFor("the room view", `document.querySelectorAll("#result > [data-seq]").length === 2`)
+	alice.clickConv(`#roomList > [data-room-id="lounge"]`)
+	bob.clickConv(`#roomList > [data-room-id="lounge"]`)
+	welcome := bob.seqOf("welcome to the lounge")
+	bob.clickIn(welcome, "button.reply")
+	bob.typeKeys("count me in for lunch at noon\r")
+	lunch := alice.seqOf("count me in for lunch at noon")
+	alice.clickIn(lunch, "button.react")
+	alice.clickIn(lunch, `.pick[aria-label="React with 👍"]`)
+	bob.waitReaction(lunch, "👍", "1 false")
+	bob.clickIn(lunch, `.reaction[data-emoji="👍"]`)
+	bob.clickIn(welcome, "button.react")
+	bob.clickIn(welcome, `.pick[aria-label="React with 🎉"]`)
+	alice.typeKeys("I booked the table by the windw\r")
+	booked := alice.seqOf("I booked the table by the windw")
+	alice.clickIn(booked, "button.edit")
+	alice.set("dataInput", "I booked the table by the window")
+	alice.typeKeys("\r")
+	alice.waitReaction(lunch, "👍", "2 true")
+	alice.waitReaction(welcome, "🎉", "1 false")
+	stopTyping := bob.keepTyping()
+	defer stopTyping()
+	typing := `document.querySelector("#typing").textContent === "Bob is typing…" && document.querySelector("#result .msg-state")`
+	alice.do(chromedp.Click(chromedp.ID("dataInput"))) // no message hovered
+	alice.screenshot("desktop.png", 1280, 800, false, typing)
 	alice.emulate(true)
-	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)"`)
+	alice.screenshot("desktop-dark.png", 1280, 800, false, `getComputedStyle(document.body).backgroundColor === "rgb(13, 17, 23)" && `+typing)
 	alice.emulate(false)
 	// The sidebar is a closed drawer: the conversation has the screen.
-	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
+	alice.screenshot("phone.png", 375, 812, true, `document.querySelector(".sidebar").getBoundingClientRect().right <= 0 && `+typing)
+	stopTyping()
 	if w := eval[int](alice, `document.documentElement.scrollWidth`); w > 375 {
 		t.Fatalf("at 375 px the page is %d px wide", w)
 	}
@@ -460,10 +507,7 @@ func TestBrowserChat(t *testing.T) {
 func TestBrowserOffline(t *testing.T) {
 	t.Parallel()
 	data := t.TempDir()
-	p := startServer(t, data)
-	_, port, _ := net.SplitHostPort(p.addr)
-	base := "http://" + p.addr
-	requireWasm(t, base)
+	p, port, base := serveData(t, data)
 	carol := newTab(t, "carol", base, "en-US")
 	carol.open()
 	carol.waitState("connected")
@@ -536,6 +580,17 @@ func TestBrowserOffline(t *testing.T) {
 	if n := dave.countMessages("typed while offline"); n != 1 {
 		t.Fatalf("dave got the offline message %d times", n)
 	}
+}
+
+// serveData starts a server on data for a browser test that restarts it
+// on the same port, and returns it with its port and the app's address.
+func serveData(t *testing.T, data string) (p *proc, port, base string) {
+	t.Helper()
+	p = startServer(t, data)
+	_, port, _ = net.SplitHostPort(p.addr)
+	base = "http://" + p.addr
+	requireWasm(t, base)
+	return p, port, base
 }
 
 // requireWasm fails early, and says why, when the binary has no app.wasm

@@ -613,7 +613,8 @@ func TestBrowserAccessibility(t *testing.T) {
 					tb.click("menuButton")
 					tb.waitFor("the drawer open", `document.querySelector(".sidebar").getBoundingClientRect().left === 0`)
 					tb.axeCheck(name + ", sidebar open")
-					tb.do(chromedp.Click(chromedp.CSS(".scrim")))
+					// On the scrim beside the drawer (its middle is under the drawer).
+					tb.do(chromedp.MouseClickXY(float64(w)-8, float64(h)/2))
 					tb.waitFor("the drawer closed", `document.querySelector(".sidebar").getBoundingClientRect().right <= 0`)
 				}
 			}
@@ -641,6 +642,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	tb.clickConv(`#peopleList > [data-user-id="bob"]`)
 	tb.waitFor("the composer focused after picking bob", `document.activeElement.id === "dataInput"`)
 	views("logged in, a conversation")
+	teamChatStates(t, tb, bob)
 
 	tb.clickConv(`#roomList > [data-room-id="lounge"]`)
 	tb.openRename()
@@ -659,6 +661,90 @@ func TestBrowserAccessibility(t *testing.T) {
 	if ti := eval[string](tb, `document.querySelector("#log").getAttribute("tabindex")`); ti != "0" {
 		t.Errorf("#log tabindex %q", ti)
 	}
+}
+
+// teamChatStates runs axe-core on what issue 11 added: in the lounge,
+// where alice is, a mention, the "new messages" line, a reply with its
+// quote, reactions (hers and bob's), an edited and a deleted message and
+// bob typing; then a message's actions and emoji picker, the actions
+// after a long press at phone width, the @ completion list, the reply
+// and edit chips and the delete confirmation.
+func teamChatStates(t *testing.T, tb *tab, bob *peer) {
+	t.Helper()
+	if r := bob.emit(shared.EventRoom, shared.RoomRequest{Command: shared.RoomJoin, RoomID: "lounge"}); r.Code != shared.CodeOK {
+		t.Fatal(r)
+	}
+	change := func(command string, ref, data string) {
+		t.Helper()
+		seq, err := shared.ParseSeq(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := bob.emit(shared.EventMessage, shared.SendMessage{Command: command, Ref: &seq, Data: data}); r.Code != shared.CodeOK {
+			t.Fatalf("%s: %+v", command, r)
+		}
+	}
+	bob.send("lounge", shared.CommandGroupchat, "@alice are you there?")
+	bob.send("lounge", shared.CommandGroupchat, "this one goes away")
+	tb.waitFor("the mention marker", `document.querySelector('#roomList > [data-room-id="lounge"] .mention-mark')`)
+	tb.clickConv(`#roomList > [data-room-id="lounge"]`)
+	question := tb.seqOf("@alice are you there?")
+	tb.waitFor("the new messages line", `document.querySelector("#newLine")`)
+	tb.clickIn(question, "button.reply")
+	tb.typeKeys("yes, here\r")
+	yes := tb.seqOf("yes, here")
+	tb.clickIn(question, "button.react")
+	tb.clickIn(question, `.pick[aria-label="React with 👍"]`)
+	change(shared.CommandReact, question, "❤️")
+	change(shared.CommandReact, yes, "👍")
+	change(shared.CommandDelete, tb.seqOf("this one goes away"), "")
+	tb.typeKeys("a typo hre\r")
+	typo := tb.seqOf("a typo hre")
+	tb.clickIn(typo, "button.edit")
+	tb.set("dataInput", "a typo here, fixed")
+	tb.typeKeys("\r")
+	tb.waitFor("everything shown", `document.querySelectorAll('#result .reaction').length === 3 && document.querySelector('#result [data-deleted="true"]') && document.querySelector("#result .msg-state")`)
+	if r := bob.emit(shared.EventTyping, shared.Typing{Recipient: "lounge", Command: shared.CommandGroupchat}); r.Code != shared.CodeOK {
+		t.Fatal(r)
+	}
+	tb.waitFor("bob typing", `document.querySelector("#typing").textContent !== ""`)
+	tb.axeCheck("a conversation with a mention, a reply, reactions, edits and someone typing")
+	tb.emulate(true)
+	tb.axeCheck("the same, dark")
+	tb.emulate(false)
+
+	tb.do(chromedp.Focus(chromedp.CSS(`#result > [data-seq="` + yes + `"] button.react`)))
+	tb.clickIn(yes, "button.react")
+	tb.waitFor("the picker", `document.querySelector(".picker")`)
+	tb.axeCheck("a message's actions and its emoji picker")
+	tb.do(chromedp.KeyEvent(kb.Escape))
+	tb.waitFor("the picker closed", `!document.querySelector(".picker")`)
+
+	tb.viewport(375, 812, true)
+	tb.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#result > [data-seq="` + typo + `"] .msg-text').dispatchEvent(new PointerEvent("contextmenu", {bubbles: true, cancelable: true, pointerType: "touch"}))`))
+	tb.waitFor("the actions after a long press", `document.querySelector('#result > [data-seq="`+typo+`"]').dataset.open === "true"`)
+	tb.axeCheck("a message's actions after a long press, 375 px")
+	tb.viewport(1280, 800, false)
+
+	tb.typeKeys("@b")
+	tb.waitFor("the @ list", `!document.querySelector("#mentionList").hidden`)
+	tb.axeCheck("the @ completion list")
+	tb.do(chromedp.KeyEvent(kb.Escape))
+	tb.waitFor("the @ list closed", `document.querySelector("#mentionList").hidden`)
+	tb.set("dataInput", "")
+	tb.clickIn(question, "button.reply")
+	tb.waitFor("the reply chip", `document.querySelector("#replyChip")`)
+	tb.axeCheck("the reply chip")
+	tb.click("replyCancel")
+	tb.clickIn(yes, "button.edit")
+	tb.waitFor("the edit chip", `document.querySelector("#editChip")`)
+	tb.axeCheck("the edit chip")
+	tb.do(chromedp.KeyEvent(kb.Escape))
+	tb.clickIn(yes, "button.delete")
+	tb.waitFor("the confirmation", `document.querySelector("#confirmDialog").open`)
+	tb.axeCheck("the delete confirmation")
+	tb.click("confirmCancel")
+	tb.waitFor("the confirmation closed", `!document.querySelector("#confirmDialog").open`)
 }
 
 // emulate sets the colour scheme (and no motion, so layouts settle).

@@ -31,6 +31,9 @@ type host interface {
 	storage() kv
 	// online reports navigator.onLine.
 	online() bool
+	// notify shows a browser notification (if the browser allows them);
+	// called from a scheduled f.
+	notify(n note)
 }
 
 // service is the chat client of the page: it keeps the model of one
@@ -69,18 +72,26 @@ type service struct {
 	published time.Time      // when the last View was built
 	dirty     bool           // the cache must be written
 	started   bool
+	// replayFrom is the offset the current connection asked to be
+	// replayed from (0: none): the session event's conversations count
+	// what that replay brings.
+	replayFrom shared.Seq
+	typingSent map[conv]time.Time // when typing was last sent, per conversation
+	notifyOn   bool               // the person turned notifications on
+	notes      []note             // notifications to show at the next publish
 
 	waitingLogin *loginForm // pressed before the socket was up
 }
 
 func newService(h host) *service {
 	s := &service{
-		h:       h,
-		m:       newModel(),
-		lang:    langEN,
-		state:   stateOffline,
-		notices: map[string]notice{},
-		done:    map[string]int{},
+		h:          h,
+		m:          newModel(),
+		lang:       langEN,
+		state:      stateOffline,
+		notices:    map[string]notice{},
+		done:       map[string]int{},
+		typingSent: map[conv]time.Time{},
 	}
 	s.link = newLink(s, h.online)
 	return s
@@ -130,8 +141,13 @@ func (s *service) flush() {
 		s.saveCacheLocked()
 	}
 	v := s.viewLocked()
+	notes := s.notes
+	s.notes = nil
 	s.mu.Unlock()
 	s.h.publish(v)
+	for _, n := range notes {
+		s.h.notify(n)
+	}
 }
 
 // requestLocked records a request on the logged-in connection and returns
@@ -151,9 +167,11 @@ func (s *service) requestLocked(name string, payload any, done func(shared.Respo
 func (s *service) dialTarget() (string, []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.replayFrom = 0
 	if s.token == "" {
 		return s.target.socketURL(), []byte("40")
 	}
+	s.replayFrom = s.m.offset
 	off, _ := json.Marshal(s.m.offset) // a quoted decimal string
 	b, _ := json.Marshal(shared.Auth{Token: s.token, Offset: off})
 	return s.target.socketURL(), append([]byte("40"), b...)
@@ -251,33 +269,79 @@ func (s *service) ack(gen int64, id int64, r shared.Response) {
 // event handles a server event.
 func (s *service) event(gen int64, name string, arg json.RawMessage) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	if s.eventLocked(name, arg) {
+		s.dirty = true
+		s.changedLocked()
+	}
+	frames := s.outq
+	s.outq = nil
+	s.mu.Unlock()
+	s.link.write(gen, frames...)
+}
+
+// eventLocked applies a server event and reports whether it changed
+// anything. Frames to send go to s.outq. s.mu must be held.
+func (s *service) eventLocked(name string, arg json.RawMessage) bool {
 	switch name {
 	case shared.EventMessage:
 		var msg shared.Message
 		if json.Unmarshal(arg, &msg) != nil || s.m.me == nil {
-			return
+			return false
 		}
 		n := len(s.m.outbox)
-		s.m.received(msg)
+		c, ok, fresh := s.m.received(msg)
 		if len(s.m.outbox) != n {
 			s.saveOutboxLocked()
 		}
+		if ok && fresh {
+			s.noteLocked(c, &msg)
+		}
+		s.outq = append(s.outq, s.readOpenLocked()...)
+	case shared.EventSession:
+		var ss shared.Session
+		if json.Unmarshal(arg, &ss) != nil || s.m.me == nil {
+			return false
+		}
+		if ss.User != nil && shared.Fold(ss.User.ID) == s.m.meKey() {
+			u := *ss.User
+			s.m.me = &u
+		}
+		s.sessionFactsLocked(ss.Joined, ss.Conversations, s.replayFrom)
+	case shared.EventRead:
+		var rd shared.Read
+		if json.Unmarshal(arg, &rd) != nil {
+			return false
+		}
+		s.m.markRead(convNamed(rd.Target, rd.Command), rd.Seq)
+	case shared.EventTyping:
+		var ev shared.Typing
+		if json.Unmarshal(arg, &ev) != nil {
+			return false
+		}
+		s.typingEventLocked(ev)
+		s.changedLocked()
+		return false // nothing to store
 	case shared.EventRoom:
 		var ev shared.RoomEvent
 		if json.Unmarshal(arg, &ev) != nil {
-			return
+			return false
 		}
 		switch ev.Command {
 		case shared.RoomList:
 			s.m.setRooms(ev.Rooms)
 		case shared.RoomDeleted:
 			s.m.roomDeleted(ev.RoomID)
+		case shared.RoomJoined:
+			if ev.Room != nil {
+				s.m.joined(*ev.Room)
+			}
+		case shared.RoomLeft:
+			s.m.left(ev.RoomID)
 		}
 	case shared.EventPresence:
 		var p shared.Presence
 		if json.Unmarshal(arg, &p) != nil {
-			return
+			return false
 		}
 		s.m.presence(p)
 	case shared.EventResponse:
@@ -285,18 +349,51 @@ func (s *service) event(gen int64, name string, arg json.RawMessage) {
 		// replay: the messages before it are not coming.
 		var r shared.Response
 		if json.Unmarshal(arg, &r) != nil || r.Command != shared.CommandRecover || r.Code != shared.CodePartial {
-			return
+			return false
 		}
 		before, err := shared.ParseSeq(r.Before)
 		if err != nil {
-			return
+			return false
 		}
 		s.m.capped(before)
 	default:
-		return
+		return false
 	}
-	s.dirty = true
-	s.changedLocked()
+	return true
+}
+
+// sessionFactsLocked applies what a login answer or the session event
+// tells of the user's rooms and conversations (either may be missing from
+// an older server). s.mu must be held.
+func (s *service) sessionFactsLocked(joined []shared.JoinedRoom, convs []shared.Conversation, replayFrom shared.Seq) {
+	if joined != nil {
+		s.m.setJoined(joined)
+	}
+	if convs != nil {
+		s.m.setConversations(convs, replayFrom)
+		if s.m.newFrom == 0 {
+			s.m.markNewFrom()
+		}
+	}
+}
+
+// readOpenLocked marks the conversation on screen read up to its newest
+// event, when someone else's message arrived since its mark (the user's
+// own messages and changes are never unread: a mark for them would only
+// spend the request rate), and returns the frames to send. s.mu must be
+// held.
+func (s *service) readOpenLocked() [][]byte {
+	c := s.m.selected
+	meta := s.m.meta[c]
+	if !s.m.open(c) || s.m.me == nil || meta.Last <= meta.Read || meta.Unread == 0 && !s.m.othersAfter(c, meta.Read) {
+		return nil
+	}
+	s.m.markRead(c, meta.Last)
+	target := c.target()
+	if c.kind != kindAll {
+		target = s.idOfLocked(c)
+	}
+	return s.enqueueLocked(outgoing{Op: opRead, CID: newCID(), Recipient: target, Command: c.command(), Seq: meta.Last})
 }
 
 // afterAuthLocked returns the frames to send once the socket is logged
@@ -304,28 +401,6 @@ func (s *service) event(gen int64, name string, arg json.RawMessage) {
 func (s *service) afterAuthLocked() [][]byte {
 	frames := s.outboxFramesLocked()
 	if f := s.historyFrameLocked(s.m.selected, true); f != nil {
-		frames = append(frames, f)
-	}
-	return frames
-}
-
-// outboxFramesLocked marks every waiting outbox entry as sent on the
-// current connection and returns their frames, oldest first.
-func (s *service) outboxFramesLocked() [][]byte {
-	if s.gen == 0 || !s.authed {
-		return nil
-	}
-	var frames [][]byte
-	for i := range s.m.outbox {
-		o := &s.m.outbox[i]
-		if o.sentIn != 0 {
-			continue
-		}
-		o.sentIn = s.gen
-		cid := o.CID
-		_, f := s.requestLocked(shared.EventMessage, shared.SendMessage{
-			Recipient: o.Recipient, Command: o.Command, Type: shared.TypeText, Data: o.Data, CID: o.CID,
-		}, func(r shared.Response) { s.messageAnswerLocked(cid, r) })
 		frames = append(frames, f)
 	}
 	return frames
@@ -370,6 +445,7 @@ func (s *service) historyFrameLocked(c conv, older bool) []byte {
 		case r.Code == shared.CodeOK && s.m.convs[c] == t && t.continues(before, older):
 			t.page(r.Messages, pageSize, older)
 			s.dirty = true
+			s.seekLocked()
 		case r.Code == shared.CodeForbidden && c.kind == kindRoom:
 			s.m.member[c.key] = false
 		}
@@ -383,12 +459,9 @@ func (s *service) historyFrameLocked(c conv, older bool) []byte {
 func (s *service) horizonFrameLocked(older bool) []byte {
 	low, high := s.m.horizon()
 	for c, t := range s.m.convs {
-		if len(t.msgs) == 0 {
-			continue
-		}
 		switch {
-		case older && t.older() && t.from == low,
-			!older && !t.atLive() && t.msgs[len(t.msgs)-1].Seq == high:
+		case older && s.m.pageable(c, t) && t.from == low,
+			!older && len(t.msgs) > 0 && !t.atLive() && t.msgs[len(t.msgs)-1].Seq == high:
 			return s.historyFrameLocked(c, older)
 		}
 	}
@@ -403,43 +476,6 @@ func (s *service) idOfLocked(c conv) string {
 	return s.m.userID(c.key)
 }
 
-func (s *service) messageAnswerLocked(cid string, r shared.Response) {
-	switch r.Code {
-	case shared.CodeOK:
-		seq, err := shared.ParseSeq(r.Seq)
-		if err != nil {
-			return
-		}
-		s.m.acked(cid, seq, r.Time)
-		s.saveOutboxLocked()
-		s.dirty = true
-		if len(s.m.outbox) == 0 {
-			delete(s.notices, "send") // "queued" or "too many requests": the queue drained
-		}
-	case shared.CodeTooManyRequests, shared.CodeInternal, shared.CodeUnauthorized, codeLost:
-		// Kept; sent again after a pause, the next connection or login.
-		for i := range s.m.outbox {
-			if s.m.outbox[i].CID == cid {
-				s.m.outbox[i].sentIn = 0
-			}
-		}
-		if r.Code == shared.CodeTooManyRequests || r.Code == shared.CodeInternal {
-			s.notices["send"] = refusal(shared.EventMessage, "", r)
-			time.AfterFunc(retryLater, s.flushOutbox)
-		}
-	default:
-		o, _ := s.m.findOutgoing(cid)
-		s.m.dropOutgoing(cid)
-		s.saveOutboxLocked()
-		n := refusal(shared.EventMessage, "", r)
-		n.Quote = clip(o.Data, 40)
-		s.notices["send"] = n
-		if r.Code == shared.CodeForbidden && o.Command == shared.CommandGroupchat {
-			s.m.member[shared.Fold(o.Recipient)] = false
-		}
-	}
-}
-
 // clip shortens s to n characters with an ellipsis.
 func clip(s string, n int) string {
 	r := []rune(s)
@@ -447,13 +483,4 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
-}
-
-// flushOutbox sends what waits in the outbox, if the socket is logged in.
-func (s *service) flushOutbox() {
-	s.mu.Lock()
-	gen := s.gen
-	frames := s.outboxFramesLocked()
-	s.mu.Unlock()
-	s.link.write(gen, frames...)
 }

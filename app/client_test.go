@@ -62,6 +62,7 @@ type testHost struct {
 	on      atomic.Bool
 	mu      sync.Mutex
 	last    View
+	notes   []note
 	changed chan struct{}
 }
 
@@ -74,6 +75,12 @@ func newTestHost() *testHost {
 func (h *testHost) schedule(f func()) { go f() }
 func (h *testHost) storage() kv       { return &h.kv }
 func (h *testHost) online() bool      { return h.on.Load() }
+
+func (h *testHost) notify(n note) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.notes = append(h.notes, n)
+}
 
 func (h *testHost) publish(v View) {
 	h.mu.Lock()
@@ -424,27 +431,33 @@ func TestService_LoginAndRefusals(t *testing.T) {
 	r = fc.recvRequest(shared.EventLogin)
 	var req shared.Login
 	json.Unmarshal(r.arg, &req)
-	if req.ID != "alice" || req.Password != "secret1" || req.Alias == nil || *req.Alias != "Al" || req.Today != nil || string(req.Offset) != `"0"` {
-		t.Fatalf("login request %s", r.arg)
+	if req.ID != "alice" || req.Password != "secret1" || req.Alias == nil || *req.Alias != "Al" || req.Today != nil || req.Offset != nil {
+		t.Fatalf("login request %s (a new device asks for no replay)", r.arg)
 	}
-	fc.ack(r.id, shared.Response{Command: "login", Code: "200", Token: "t0k", User: &shared.Profile{ID: "alice", Alias: "Al"}, Offset: "17"})
-	h.waitView(t, "logged in", func(v View) bool { return v.LoggedIn && v.Me.Alias == "Al" })
+	fc.ack(r.id, shared.Response{Command: "login", Code: "200", Token: "t0k", User: &shared.Profile{ID: "alice", Alias: "Al"}, Offset: "17",
+		Conversations: []shared.Conversation{{Target: "ALL", Command: shared.CommandChat, Last: 16, Unread: 2}}})
+	h.waitView(t, "logged in, with the counts of the login", func(v View) bool { return v.LoggedIn && v.Me.Alias == "Al" && v.All.Unread == 2 })
 
-	// The replay after this login was capped: opening a conversation loads
-	// the page before it.
-	fc.emit(shared.EventResponse, shared.Response{Command: shared.CommandRecover, Code: shared.CodePartial, Before: "5"})
-	h.waitView(t, "the 206", func(View) bool { s.mu.Lock(); defer s.mu.Unlock(); return s.m.known == 5 })
+	// Opening a conversation loads its newest page, from the newest event
+	// the login named, and marks it read there.
 	s.Select(allConv)
 	r = fc.recvRequest(shared.EventHistory)
 	var hr shared.HistoryRequest
 	json.Unmarshal(r.arg, &hr)
-	if hr.Target != shared.All || hr.Command != shared.CommandChat || string(hr.Limit) != "50" || string(hr.Before) != `"5"` {
+	if hr.Target != shared.All || hr.Command != shared.CommandChat || string(hr.Limit) != "50" || string(hr.Before) != `"17"` {
 		t.Fatalf("history request %s", r.arg)
 	}
+	rd := fc.recvRequest(shared.EventRead)
+	var rr shared.ReadRequest
+	json.Unmarshal(rd.arg, &rr)
+	if rr.Target != shared.All || rr.Command != shared.CommandChat || rr.Seq == nil || *rr.Seq != 16 {
+		t.Fatalf("read request %s", rd.arg)
+	}
+	fc.ack(rd.id, shared.Response{Command: "read", Code: "200"})
 	fc.ack(r.id, shared.Response{Command: "history", Code: "200", Messages: []shared.Message{
-		msg(3, "bob", "ALL", shared.CommandChat, "older"), msg(4, "bob", "ALL", shared.CommandChat, "old"),
+		msg(3, "bob", "ALL", shared.CommandChat, "older"), msg(16, "bob", "ALL", shared.CommandChat, "old"),
 	}})
-	h.waitView(t, "the history", func(v View) bool { return hasSeqs(v, "3", "4") })
+	h.waitView(t, "the history, read", func(v View) bool { return hasSeqs(v, "3", "16") && v.All.Unread == 0 && v.Unread == 0 })
 
 	// Rooms: a refusal next to the room controls.
 	s.Room(roomForm{Command: shared.RoomCreate, ID: "lounge", Name: "Lounge"})
@@ -463,7 +476,7 @@ func TestService_LoginAndRefusals(t *testing.T) {
 
 	var ss savedSession
 	h.kv.Get(keySession+fs.origin(), &ss)
-	if ss.Token != "t0k" || ss.Offset != 0 { // the offset moves with the replayed messages, not with the answer
+	if ss.Token != "t0k" || ss.Offset != 17 { // a new device starts from the login's offset: nothing was replayed
 		t.Fatalf("stored session %+v", ss)
 	}
 }
@@ -479,8 +492,7 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 
 	s.Send(sendForm{Recipient: "bob", Command: shared.CommandChat, Text: "typed offline"})
 	h.waitView(t, "pending", func(v View) bool { return len(v.Pending) == 1 && v.Pending[0].Text == "typed offline" })
-	var out []outgoing
-	h.kv.Get(keyOutbox+fs.origin(), &out)
+	out := storedOutbox(h, fs)
 	if len(out) != 1 || out[0].CID == "" {
 		t.Fatalf("stored outbox %+v", out)
 	}
@@ -515,11 +527,16 @@ func TestService_OutboxIsDeliveredOnceWithItsCID(t *testing.T) {
 	if !v.Messages[0].Mine {
 		t.Fatal("own message not marked mine")
 	}
-	out = nil
-	h.kv.Get(keyOutbox+fs.origin(), &out)
-	if len(out) != 0 {
+	if out := storedOutbox(h, fs); len(out) != 0 {
 		t.Fatalf("stored outbox still %+v", out)
 	}
+}
+
+// storedOutbox returns the outbox as localStorage holds it.
+func storedOutbox(h *testHost, fs *fakeServer) []outgoing {
+	var out []outgoing
+	h.kv.Get(keyOutbox+fs.origin(), &out)
+	return out
 }
 func TestBackoff(t *testing.T) {
 	t.Parallel()

@@ -1,6 +1,10 @@
 package app
 
-import "chatapp/shared"
+import (
+	"strings"
+
+	"chatapp/shared"
+)
 
 // convKind says what a conversation is (PROTOCOL.md section 4: a
 // conversation is {target, command}).
@@ -47,6 +51,41 @@ func convOf(me string, m *shared.Message) conv {
 	return userConv(m.Sender)
 }
 
+// convNamed returns the conversation a request or an answer names with
+// {target, command} (PROTOCOL.md section 4: the login's conversations,
+// read marks): the target of a chat is the other user, ALL, or one's
+// own id.
+func convNamed(target, command string) conv {
+	switch {
+	case command == shared.CommandGroupchat:
+		return roomConv(target)
+	case shared.Fold(target) == shared.Fold(shared.All):
+		return allConv
+	}
+	return userConv(target)
+}
+
+// convOfChange returns the conversation of a change event (edit, delete,
+// react) as seen by me, when its fields tell it: of is the changed
+// message's command and recepient its recepient, but sender is who
+// changed it. A direct message changed by its recipient, seen by that
+// recipient on another device, names only that recipient (sender and
+// recepient are both me): then ok is false, and only the message itself,
+// if this client holds it, tells the conversation.
+func convOfChange(me string, m *shared.Message) (c conv, ok bool) {
+	switch {
+	case m.Of == shared.CommandGroupchat:
+		return roomConv(m.Recipient), true
+	case shared.Fold(m.Recipient) == shared.Fold(shared.All):
+		return allConv, true
+	case shared.Fold(m.Sender) != me:
+		return userConv(m.Sender), true
+	case shared.Fold(m.Recipient) != me:
+		return userConv(m.Recipient), true
+	}
+	return conv{}, false
+}
+
 // command is the message and history command of c.
 func (c conv) command() string {
 	if c.kind == kindRoom {
@@ -64,8 +103,8 @@ func (c conv) target() string {
 	return c.key
 }
 
-// String names c in the page (data-conv attributes, event scopes); it is
-// never parsed back.
+// String names c in the page (data-conv attributes, event scopes) and in
+// a notification's link, which parseConv reads back.
 func (c conv) String() string {
 	switch c.kind {
 	case kindAll:
@@ -76,4 +115,20 @@ func (c conv) String() string {
 		return "user:" + c.key
 	}
 	return "everything"
+}
+
+// parseConv reads back what String wrote.
+func parseConv(s string) (conv, bool) {
+	kind, key, _ := strings.Cut(s, ":")
+	switch {
+	case s == "all":
+		return allConv, true
+	case s == "everything":
+		return everything, true
+	case kind == "room" && key != "":
+		return roomConv(key), true
+	case kind == "user" && key != "":
+		return userConv(key), true
+	}
+	return conv{}, false
 }

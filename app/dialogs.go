@@ -92,7 +92,7 @@ func (s *Shell) onRoom(command string) app.EventHandler {
 			s.askDelete(f.ID)(ctx, e)
 			return
 		}
-		ctx.NewActionWithValue(actionRoom, f)
+		post(ctx, actionRoom, f)
 	}
 }
 
@@ -100,33 +100,56 @@ func (s *Shell) onRoom(command string) app.EventHandler {
 // buttons).
 func (s *Shell) onRoomCommand(command, id string) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
-		ctx.NewActionWithValue(actionRoom, roomForm{Command: command, ID: id})
+		post(ctx, actionRoom, roomForm{Command: command, ID: id})
 	}
+}
+
+// confirmation is what the confirmation dialog asks about: deleting a
+// room or a message, for everyone.
+type confirmation struct {
+	room string   // the room's id
+	msg  *MsgItem // or the message
 }
 
 // askDelete asks before a room is deleted for everyone.
 func (s *Shell) askDelete(id string) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
-		s.confirm = &roomForm{Command: shared.RoomDelete, ID: id}
+		s.confirm = &confirmation{room: id}
 		s.dialog = dlgConfirm
 		s.afterDialog(ctx)
 	}
 }
 
+// askDeleteMessage asks before a message is deleted for everyone; the
+// caller syncs the dialogs.
+func (s *Shell) askDeleteMessage(m MsgItem) {
+	s.confirm = &confirmation{msg: &m}
+	s.dialog = dlgConfirm
+}
+
 func (s *Shell) onConfirm(ctx app.Context, _ app.Event) {
-	if s.confirm != nil {
-		ctx.NewActionWithValue(actionRoom, *s.confirm)
+	switch c := s.confirm; {
+	case c == nil:
+	case c.msg != nil:
+		post(ctx, actionDelete, c.msg.Seq)
+		if s.editing != nil && s.editing.Seq == c.msg.Seq {
+			s.editing = nil
+			s.clearBox()
+		}
+	default:
+		post(ctx, actionRoom, roomForm{Command: shared.RoomDelete, ID: c.room})
 	}
 	s.confirm = nil
 	s.closeDialog(ctx, app.Event{})
+	focusID("dataInput")
 }
 
 func (s *Shell) onConnect(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionConnect, connectForm{Host: s.value("hostInput"), Port: s.value("portInput")})
+	post(ctx, actionConnect, connectForm{Host: s.value("hostInput"), Port: s.value("portInput")})
 }
 
 func (s *Shell) onProfile(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionProfile, profileForm{
+	post(ctx, actionProfile, profileForm{
 		Password: s.value("profilePassword"), Alias: s.value("profileAlias"), Today: s.value("profileToday"),
 	})
 	s.setValue("profilePassword", "")
@@ -190,11 +213,16 @@ func (s *Shell) renderRoomDialog() app.UI {
 }
 
 func (s *Shell) renderConfirm() app.UI {
-	text := ""
-	if s.confirm != nil {
-		text = trf(s.lang(), "room.delete.confirm", s.confirm.ID)
+	text, title := "", s.t("room.delete.title")
+	switch c := s.confirm; {
+	case c == nil:
+	case c.msg != nil:
+		title = s.t("msg.delete.title")
+		text = trf(s.lang(), "msg.delete.confirm", clip(c.msg.Text, 80))
+	default:
+		text = trf(s.lang(), "room.delete.confirm", c.room)
 	}
-	return s.dialogFrame(dlgConfirm, s.t("room.delete.title"),
+	return s.dialogFrame(dlgConfirm, title,
 		app.P().ID("confirmText").Text(text),
 		app.Div().Class("buttons").Body(
 			app.Button().ID("confirmCancel").Class("chip").Type("button").Text(s.t("cancel")).OnClick(s.closeDialog),

@@ -95,7 +95,8 @@ var texts = map[string][2]string{
 	"message":             {"Message", "메시지"},
 	"message.placeholder": {"Write a message", "메시지를 입력하세요"},
 	"message.keys": {
-		"Enter sends, Shift+Enter starts a new line", "Enter로 보내기, Shift+Enter로 줄 바꿈"},
+		"Enter sends, Shift+Enter starts a new line, Up edits your last message, Escape cancels a reply or an edit",
+		"Enter로 보내기, Shift+Enter로 줄 바꿈, ↑로 마지막 메시지 수정, Esc로 답장·수정 취소"},
 	"send":        {"Send", "보내기"},
 	"pending":     {"waiting to send", "보내기 대기 중"},
 	"empty":       {"No messages yet.", "아직 메시지가 없습니다."},
@@ -149,6 +150,43 @@ var texts = map[string][2]string{
 	"conn.closed":         {"The server closed the connection. Reconnecting…", "서버가 연결을 닫았습니다. 다시 연결하는 중…"},
 	"err.pick":            {"Pick a conversation, or reply to a message, first.", "먼저 대화를 고르거나 메시지에 답장하세요."},
 
+	// Messages: changes, replies, reactions, mentions, typing.
+	"new.messages":       {"New messages", "새 메시지"},
+	"msg.deleted":        {"Message deleted", "삭제된 메시지"},
+	"msg.edited":         {"(edited)", "(수정됨)"},
+	"msg.edited.pending": {"(changed · waiting to send)", "(변경됨 · 보내기 대기 중)"},
+	"msg.actions":        {"Message actions", "메시지 작업"},
+	"msg.delete.title":   {"Delete the message?", "메시지를 삭제할까요?"},
+	"msg.delete.confirm": {"“%s” will be deleted for everyone. This cannot be undone.", "“%s” 메시지가 모두에게서 삭제됩니다. 되돌릴 수 없습니다."},
+	"quote.earlier":      {"An earlier message", "이전 메시지"},
+	"quote.show":         {"Show the message this answers", "답장한 원래 메시지 보기"},
+	"reaction.label":     {"Reaction %s, %s: %s", "반응 %s, %s명: %s"},
+	"react.add":          {"Add a reaction", "반응 추가"},
+	"react.pick":         {"Pick a reaction", "반응 고르기"},
+	"react.with":         {"React with %s", "%s 반응 달기"},
+	"reply.to.short":     {"Reply to %s", "%s에게 답장"},
+	"replying":           {"Replying to %s:", "%s에게 답장 중:"},
+	"edit":               {"Edit", "수정"},
+	"delete.msg":         {"Delete", "삭제"},
+	"editing":            {"Editing your message — Enter saves, Escape cancels", "메시지 수정 중 — Enter로 저장, Esc로 취소"},
+	"edit.cancel":        {"Cancel the edit", "수정 취소"},
+	"save":               {"Save", "저장"},
+	"mention.list":       {"People to mention", "언급할 사람"},
+	"typing.one":         {"%s is typing…", "%s 님이 입력 중…"},
+	"typing.two":         {"%s and %s are typing…", "%s 님과 %s 님이 입력 중…"},
+	"typing.many":        {"Several people are typing…", "여러 사람이 입력 중…"},
+	"unread":             {"unread", "읽지 않음"},
+	"mentions.n":         {"%s mentions of you", "나를 언급한 메시지 %s개"},
+	"queued.change":      {"Offline: the change will be sent when the connection is back.", "오프라인: 연결되면 변경 사항을 보냅니다."},
+	"reply.gone":         {"The message this answers is no longer there.", "답장한 원래 메시지가 없습니다."},
+
+	// Notifications.
+	"notify.on":      {"Notifications on", "알림 켜짐"},
+	"notify.off":     {"Notifications off", "알림 꺼짐"},
+	"notify.hint":    {"Direct messages and mentions show a notification while the app is in the background", "앱이 뒤에 있을 때 1:1 메시지와 나를 언급한 메시지를 알림으로 보여 줍니다"},
+	"notify.blocked": {"Notifications are blocked in the browser's settings", "브라우저 설정에서 알림이 차단되어 있습니다"},
+	"notify.mention": {"%s mentioned you in %s", "%s 님이 %s에서 나를 언급했습니다"},
+
 	// Answers and local checks.
 	"err.unreachable": {"Cannot reach %s. Retrying…", "%s에 연결할 수 없습니다. 다시 시도하는 중…"},
 	"err.offline":     {"Not connected. Wait for the connection and try again.", "연결되어 있지 않습니다. 연결된 뒤 다시 시도하세요."},
@@ -166,6 +204,8 @@ var texts = map[string][2]string{
 	"err.no.target":   {"No such user or room.", "그런 사용자나 대화방이 없습니다."},
 	"err.too.long":    {"The message is too long.", "메시지가 너무 깁니다."},
 	"err.server":      {"The server failed. Try again.", "서버 오류입니다. 다시 시도하세요."},
+	"err.no.message":  {"That message no longer exists.", "그 메시지는 더 이상 없습니다."},
+	"err.reactions":   {"This message cannot hold another kind of reaction.", "이 메시지에는 다른 반응을 더 달 수 없습니다."},
 	"err.session":     {"Your session ended. Log in again.", "세션이 끝났습니다. 다시 로그인하세요."},
 	"err.invalid":     {"Check the %s: %s.", "%s 항목을 확인하세요: %s."},
 	"err.other":       {"Refused: %s", "거절됨: %s"},
@@ -187,6 +227,8 @@ var texts = map[string][2]string{
 	"field.recepient": {"recipient", "받는 사람"},
 	"field.command":   {"kind", "종류"},
 	"field.cid":       {"message id", "메시지 아이디"},
+	"field.replyTo":   {"message replied to", "답장한 메시지"},
+	"field.ref":       {"message", "메시지"},
 	"field.offset":    {"position", "위치"},
 	"field.type":      {"type", "형식"},
 	"field.target":    {"conversation", "대화"},
@@ -232,7 +274,8 @@ type notice struct {
 }
 
 // answer is what human needs of a refusal: the request's event, its room
-// command for "room", and the answer's code and message.
+// command for "room" or its change (edit, delete, react) for "message",
+// and the answer's code and message.
 type answer struct{ Command, RoomCmd, Code, Message string }
 
 func info(key string, args ...string) notice { return notice{Key: key, Args: args} }
@@ -264,8 +307,8 @@ func (n notice) text(lang string) string {
 
 // human turns a refused answer (or a local check that failed) into a short
 // message for the person: command is the request's event ("login", "room",
-// "message"), roomCmd the room command for command "room", code and msg the
-// answer's.
+// "message"), roomCmd the room command for command "room" or the change for
+// "message", code and msg the answer's.
 func human(lang, command, roomCmd, code, msg string) string {
 	switch code {
 	case shared.CodeUnauthorized:
@@ -279,6 +322,9 @@ func human(lang, command, roomCmd, code, msg string) string {
 		}
 		return tr(lang, "err.slow")
 	case shared.CodeConflict:
+		if command == shared.EventMessage {
+			return tr(lang, "err.reactions")
+		}
 		return tr(lang, "err.exists")
 	case shared.CodeForbidden:
 		switch {
@@ -290,6 +336,8 @@ func human(lang, command, roomCmd, code, msg string) string {
 		return tr(lang, "err.forbidden")
 	case shared.CodeNotFound:
 		switch {
+		case command == shared.EventMessage && shared.IsChange(roomCmd):
+			return tr(lang, "err.no.message")
 		case command == shared.EventRoom || strings.Contains(msg, "room"):
 			return tr(lang, "err.no.room")
 		case strings.Contains(msg, "user"):

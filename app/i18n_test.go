@@ -72,14 +72,16 @@ func TestCheckSend(t *testing.T) {
 		wantErr string
 		wantTo  string
 	}{
-		{sendForm{" all ", "chat", "hi"}, "", shared.All},
-		{sendForm{"bob", "chat", "hi"}, "", "bob"},
-		{sendForm{"방 1", "groupchat", "hi"}, "", "방 1"},
-		{sendForm{"", "chat", "hi"}, "Pick a conversation, or reply to a message, first.", ""},
-		{sendForm{"bob!", "chat", "hi"}, "Check the recipient: use only letters", ""},
-		{sendForm{"bob", "chat", "   "}, "Check the message: it is empty.", ""},
-		{sendForm{"bob", "shout", "hi"}, "Check the kind: pick chat or groupchat.", ""},
-		{sendForm{"bob", "chat", strings.Repeat("가", shared.DefaultMaxText+1)}, "The message is too long.", ""},
+		{sendForm{Recipient: " all ", Command: "chat", Text: "hi"}, "", shared.All},
+		{sendForm{Recipient: "bob", Command: "chat", Text: "hi"}, "", "bob"},
+		{sendForm{Recipient: "방 1", Command: "groupchat", Text: "hi"}, "", "방 1"},
+		{sendForm{Recipient: "", Command: "chat", Text: "hi"}, "Pick a conversation, or reply to a message, first.", ""},
+		{sendForm{Recipient: "bob!", Command: "chat", Text: "hi"}, "Check the recipient: use only letters", ""},
+		{sendForm{Recipient: "bob", Command: "chat", Text: "   "}, "Check the message: it is empty.", ""},
+		{sendForm{Recipient: "bob", Command: "shout", Text: "hi"}, "Check the kind: pick chat or groupchat.", ""},
+		{sendForm{Recipient: "bob", Command: "chat", Text: strings.Repeat("가", shared.DefaultMaxText+1)}, "The message is too long.", ""},
+		{sendForm{Recipient: "bob", Command: "chat", Text: "yes", ReplyTo: "12"}, "", "bob"},
+		{sendForm{Recipient: "bob", Command: "chat", Text: "yes", ReplyTo: "twelve"}, "Check the message replied to: not a seq.", ""},
 	}
 	for _, tt := range tests {
 		f, err := checkSend(tt.f)

@@ -14,23 +14,6 @@ const (
 	cachePerConv = 50
 )
 
-// outgoing is a message the user sent that the server has not answered 200
-// yet: the outbox. It is persisted, and sent again with the same CID after a
-// reconnect or a reload; the server answers a repeated CID with the first
-// seq and does not deliver it twice.
-type outgoing struct {
-	CID       string `json:"cid"`
-	Recipient string `json:"recepient"`
-	Command   string `json:"command"`
-	Data      string `json:"data"`
-	// Created is when it was typed, RFC 3339 (display only).
-	Created string `json:"created"`
-
-	// sentIn is the connection generation it was last written on; 0 means
-	// it waits to be sent. Not persisted: after a reload everything waits.
-	sentIn int64
-}
-
 // model is everything the client knows about one user on one server. It
 // has no locks and no I/O: the service (client.go) owns one and guards it.
 type model struct {
@@ -41,17 +24,26 @@ type model struct {
 	// replayed): the CONNECT auth offset. Acks and history do not move it,
 	// because a smaller seq may still be on its way.
 	offset shared.Seq
-	// known: every conversation with a message from this seq on is in
-	// convs (0 after a replay from the start that was not capped; the
-	// replay's start after a capped one). A conversation first seen now
-	// holds all its messages from there.
+	// known: every conversation with an event from this seq on has a
+	// window in convs (0: every conversation has one). The login's list
+	// of conversations names them all (up to its cap); a capped replay
+	// (206) starts at its before. A conversation first seen later holds
+	// all its messages from there.
 	known shared.Seq
 
 	outbox []outgoing
 
+	// meta: the sidebar's facts of each conversation (unread.go).
+	meta map[conv]convMeta
+
 	rooms  []shared.RoomInfo
 	member map[string]bool // folded room id → the user is a member, as far as we know
-	people map[string]shared.PresenceUser
+	// private: the private rooms the user is in, which the public room
+	// list never shows (PROTOCOL.md 4.4), by folded id.
+	private map[string]shared.RoomInfo
+	people  map[string]shared.PresenceUser
+
+	typing map[conv][]typist // typing.go
 
 	selected conv
 	// following: the person reads the newest messages of the selected
@@ -61,15 +53,34 @@ type model struct {
 	// allShown is how many of the newest messages "All messages" shows; it
 	// grows a page at a time as the person scrolls up there.
 	allShown int
-	unread   map[conv]int
+	// hidden: the page is not visible, so nothing arriving is read.
+	hidden bool
+	// newFrom is where the "new messages" line of the selected
+	// conversation goes: before its first message of someone else from
+	// this seq on (0: no line). It is the read mark the conversation had
+	// when it was opened with unread messages.
+	newFrom shared.Seq
+	// mentionQuery is what follows the @ being typed in the composer,
+	// while mentionOpen (mention.go).
+	mentionQuery string
+	mentionOpen  bool
+	// seek is a message of the selected conversation to show (a quoted
+	// one was clicked) that older pages are loading for, seekPages how
+	// many so far; focus, with focusN counting, the one to scroll to.
+	seek      shared.Seq
+	seekPages int
+	focus     shared.Seq
+	focusN    int
 }
 
 func newModel() *model {
 	return &model{
-		convs:  map[conv]*timeline{},
-		member: map[string]bool{},
-		people: map[string]shared.PresenceUser{},
-		unread: map[conv]int{},
+		convs:   map[conv]*timeline{},
+		member:  map[string]bool{},
+		people:  map[string]shared.PresenceUser{},
+		meta:    map[conv]convMeta{},
+		private: map[string]shared.RoomInfo{},
+		typing:  map[conv][]typist{},
 
 		following: true,
 		allShown:  2 * pageSize,
@@ -93,30 +104,57 @@ func (m *model) timeline(c conv) *timeline {
 	return t
 }
 
-// received applies a message event (live or replayed): stored, offset
-// advanced, the outbox entry with its CID (a message of ours delivered
-// back) dropped, and counted unread unless its conversation is open.
-func (m *model) received(msg shared.Message) {
-	if msg.Seq <= 0 {
-		return
+// open reports whether conversation c is on screen: selected, and the
+// page visible. What arrives there is read at once.
+func (m *model) open(c conv) bool {
+	return c == m.selected && c != everything && !m.hidden
+}
+
+// received applies a sequenced event, live or replayed: a message joins
+// its conversation's window, a change updates the message it names
+// (changes.go). The offset advances, an outbox entry with its cid (ours,
+// delivered back) is dropped, and the counts move. It returns the
+// event's conversation (ok false when it cannot be told) and whether it
+// is a message new to the counts, for a notification.
+func (m *model) received(ev shared.Message) (c conv, ok, fresh bool) {
+	if ev.Seq <= 0 {
+		return conv{}, false, false
 	}
-	if msg.Seq > m.offset {
-		m.offset = msg.Seq
+	if ev.Seq > m.offset {
+		m.offset = ev.Seq
 	}
 	me := m.meKey()
-	if msg.CID != "" && shared.Fold(msg.Sender) == me {
-		m.dropOutgoing(msg.CID)
+	if ev.CID != "" && shared.Fold(ev.Sender) == me {
+		m.dropOutgoing(ev.CID)
 	}
-	c := convOf(me, &msg)
+	if shared.IsChange(ev.Command) {
+		c, before, found := m.applyChange(ev)
+		if !found {
+			if c, ok = convOfChange(me, &ev); !ok {
+				return conv{}, false, false
+			}
+		}
+		m.counted(c, &ev, m.open(c))
+		if found && ev.Command == shared.CommandDelete {
+			m.unreadDeleted(c, before)
+		}
+		return c, true, false
+	}
+	c = convOf(me, &ev)
+	t := m.convs[c]
+	if t == nil && c.kind == kindRoom && !m.member[c.key] {
+		// Joined on another device: its history is older than this.
+		t = &timeline{from: ev.Seq}
+		m.convs[c] = t
+	}
 	if c.kind == kindRoom {
 		m.member[c.key] = true // only members get them
 	}
-	t := m.timeline(c)
-	if !t.live(msg) {
-		return
-	}
-	if m.selected != everything && c != m.selected && shared.Fold(msg.Sender) != me {
-		m.unread[c]++ // "All messages" shows every conversation: nothing is unread there
+	m.typingDone(c, ev.Sender)
+	t = m.timeline(c)
+	fresh = m.counted(c, &ev, m.open(c))
+	if !t.live(ev) {
+		return c, true, false
 	}
 	switch over := len(t.msgs) - maxWindow; {
 	case over <= 0:
@@ -125,33 +163,7 @@ func (m *model) received(msg shared.Message) {
 	default:
 		t.dropOldest(over)
 	}
-}
-
-// acked applies the 200 answer to one of our messages.
-func (m *model) acked(cid string, seq shared.Seq, time string) {
-	o, ok := m.findOutgoing(cid)
-	if !ok || m.me == nil {
-		return
-	}
-	m.dropOutgoing(cid)
-	msg := shared.Message{
-		Seq: seq, Time: time, Sender: m.me.ID, Recipient: o.Recipient,
-		Command: o.Command, Type: shared.TypeText, Data: o.Data, CID: cid,
-	}
-	m.timeline(convOf(m.meKey(), &msg)).live(msg)
-}
-
-func (m *model) findOutgoing(cid string) (outgoing, bool) {
-	for _, o := range m.outbox {
-		if o.CID == cid {
-			return o, true
-		}
-	}
-	return outgoing{}, false
-}
-
-func (m *model) dropOutgoing(cid string) {
-	m.outbox = slices.DeleteFunc(slices.Clip(m.outbox), func(o outgoing) bool { return o.CID == cid })
+	return c, true, fresh
 }
 
 // capped applies the 206 before a capped replay that starts at before:
@@ -172,9 +184,29 @@ func (m *model) setRooms(rooms []shared.RoomInfo) {
 		known[shared.Fold(r.ID)] = true
 	}
 	for k := range m.member {
-		if !known[k] {
+		if _, private := m.private[k]; !known[k] && !private {
 			delete(m.member, k)
 		}
+	}
+}
+
+// setJoined applies the rooms the user is a member of (the login's
+// joined list).
+func (m *model) setJoined(rooms []shared.JoinedRoom) {
+	m.member = make(map[string]bool, len(rooms))
+	m.private = map[string]shared.RoomInfo{}
+	for _, r := range rooms {
+		m.joined(r)
+	}
+}
+
+// joined applies one membership: a room of the joined list, or of a room
+// event joined.
+func (m *model) joined(r shared.JoinedRoom) {
+	k := shared.Fold(r.ID)
+	m.member[k] = true
+	if r.Private {
+		m.private[k] = shared.RoomInfo{ID: r.ID, Name: r.Name, Owner: r.Owner, Members: r.Members}
 	}
 }
 
@@ -183,8 +215,10 @@ func (m *model) setRooms(rooms []shared.RoomInfo) {
 func (m *model) left(id string) {
 	c := roomConv(id)
 	m.member[c.key] = false
+	delete(m.private, c.key)
 	delete(m.convs, c)
-	delete(m.unread, c)
+	delete(m.meta, c)
+	delete(m.typing, c)
 }
 
 // roomDeleted forgets a room, its membership and its messages.
@@ -240,7 +274,17 @@ func (m *model) selectConv(c conv) {
 	m.selected = c
 	m.following = true
 	m.allShown = 2 * pageSize
-	delete(m.unread, c)
+	m.seek, m.focus = 0, 0
+	m.markNewFrom()
+}
+
+// markNewFrom puts the "new messages" line of the selected conversation
+// after its read mark, if something is unread there.
+func (m *model) markNewFrom() {
+	m.newFrom = 0
+	if meta := m.meta[m.selected]; m.selected != everything && meta.Unread > 0 {
+		m.newFrom = meta.Read + 1
+	}
 }
 
 // alias is the display name of a user id.
@@ -274,22 +318,30 @@ func (m *model) userID(key string) string {
 
 // horizon is the span of seqs where "All messages" is complete: every
 // conversation this client knows holds all its messages in it. low is
-// raised by the conversations that have older messages to load; high (0:
-// none) is lowered by those that dropped their newest pages. Scrolling
-// loads a page of the conversation that sets the end it reaches.
+// raised by the conversations that have older messages to load (also
+// those with none loaded yet: the login lists every conversation with
+// where its messages end); high (0: none) is lowered by those that
+// dropped their newest pages. Scrolling loads a page of the conversation
+// that sets the end it reaches.
 func (m *model) horizon() (low, high shared.Seq) {
-	for _, t := range m.convs {
-		if len(t.msgs) == 0 {
-			continue // nothing to show; like a conversation this client does not know
-		}
-		if t.from > low {
+	for c, t := range m.convs {
+		if m.pageable(c, t) && t.from > low {
 			low = t.from
+		}
+		if len(t.msgs) == 0 {
+			continue
 		}
 		if last := t.msgs[len(t.msgs)-1].Seq; !t.atLive() && (high == 0 || last < high) {
 			high = last
 		}
 	}
 	return low, high
+}
+
+// pageable reports whether history may hold older messages of c than
+// its window: a room only while the user is a member.
+func (m *model) pageable(c conv, t *timeline) bool {
+	return t.older() && (c.kind != kindRoom || m.member[c.key])
 }
 
 // visible returns the messages #result shows, oldest first: the selected
@@ -329,19 +381,6 @@ func (m *model) allHidden() bool {
 		n += len(t.msgs) - i
 	}
 	return n > m.allShown
-}
-
-// pending returns the outbox entries of the selected conversation.
-func (m *model) pending() []outgoing {
-	var out []outgoing
-	me := m.meKey()
-	for _, o := range m.outbox {
-		msg := shared.Message{Sender: me, Recipient: o.Recipient, Command: o.Command}
-		if m.selected == everything || convOf(me, &msg) == m.selected {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 // sortedPeople returns the people, online first, then by id.
@@ -400,14 +439,4 @@ func (m *model) restoreCache(convs []cachedConv) {
 		}
 		m.convs[conv{kind: cc.Kind, key: cc.Key}] = t
 	}
-}
-
-// unreadTotal is the sum of the unread counts (the tab title, the app
-// badge).
-func (m *model) unreadTotal() int {
-	n := 0
-	for _, u := range m.unread {
-		n += u
-	}
-	return n
 }

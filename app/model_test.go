@@ -85,6 +85,7 @@ func TestModel_MessagesAreOrderedAndUnique(t *testing.T) {
 func TestModel_AllMessagesViewMergesConversations(t *testing.T) {
 	t.Parallel()
 	m := loggedInModel("alice")
+	m.setJoined([]shared.JoinedRoom{{ID: "Lounge", Name: "L", Owner: "bob", Members: 2}})
 	m.received(msg(3, "bob", "alice", shared.CommandChat, "dm"))
 	m.received(msg(1, "bob", "ALL", shared.CommandChat, "all"))
 	m.received(msg(2, "bob", "lounge", shared.CommandGroupchat, "room"))
@@ -95,28 +96,96 @@ func TestModel_AllMessagesViewMergesConversations(t *testing.T) {
 	if got := m.visible(); len(got) != 1 || got[0].Data != "room" {
 		t.Fatalf("room view %v", got)
 	}
-	if !m.member["lounge"] {
-		t.Fatal("a room message did not mark the membership")
+	// A room joined on another device: its history is older than its
+	// first message here.
+	m.received(msg(4, "bob", "den", shared.CommandGroupchat, "hello den"))
+	if !m.member["den"] || m.convs[roomConv("den")].from != 4 {
+		t.Fatalf("den: member %v, window from %d", m.member["den"], m.convs[roomConv("den")].from)
 	}
 }
 
-func TestModel_UnreadCountsOtherConversations(t *testing.T) {
+func TestModel_UnreadCountsWhatIsNotOnScreen(t *testing.T) {
 	t.Parallel()
 	m := loggedInModel("alice")
 	m.received(msg(1, "bob", "alice", shared.CommandChat, "before any pick"))
-	if len(m.unread) != 0 {
-		t.Fatalf("unread %v while all messages show", m.unread)
+	if got := m.counts(userConv("bob")); got.Unread != 1 {
+		t.Fatalf("a direct message in All messages: %+v (a conversation is read when opened)", got)
 	}
 	m.selectConv(allConv)
 	m.received(msg(2, "bob", "alice", shared.CommandChat, "dm"))
 	m.received(msg(3, "bob", "ALL", shared.CommandChat, "seen"))
 	m.received(msg(4, "alice", "bob", shared.CommandChat, "mine"))
-	if got := m.unread; got[userConv("bob")] != 1 || got[allConv] != 0 || m.unreadTotal() != 1 {
-		t.Fatalf("unread %v, want bob 1", got)
+	mention := msg(5, "bob", "lounge", shared.CommandGroupchat, "@alice look")
+	mention.Mentions = []string{"Alice"}
+	m.received(mention)
+	if b, a, l := m.counts(userConv("bob")), m.counts(allConv), m.counts(roomConv("lounge")); b.Unread != 2 || a.Unread != 0 || l != (Counts{1, 1}) || m.unreadTotal() != 3 {
+		t.Fatalf("bob %+v, ALL %+v, lounge %+v, total %d", b, a, l, m.unreadTotal())
 	}
-	m.selectConv(userConv("bob"))
-	if m.unread[userConv("bob")] != 0 {
-		t.Fatal("opening the conversation did not clear its count")
+	if meta := m.meta[userConv("bob")]; meta.Last != 4 {
+		t.Fatalf("bob's conversation ends at %d, want 4 (own messages count as activity)", meta.Last)
+	}
+	// With the page hidden the open conversation counts too.
+	m.hidden = true
+	m.received(msg(6, "bob", "ALL", shared.CommandChat, "while away"))
+	if a := m.counts(allConv); a.Unread != 1 {
+		t.Fatalf("ALL while hidden %+v", a)
+	}
+}
+
+// Read marks move forward only; one below the newest event counts what
+// the window holds after it.
+func TestModel_ReadMarks(t *testing.T) {
+	t.Parallel()
+	m := loggedInModel("alice")
+	bob := userConv("bob")
+	for i := 1; i <= 4; i++ {
+		m.received(msg(i, "bob", "alice", shared.CommandChat, "m"))
+	}
+	if !m.markRead(bob, 2) || m.counts(bob).Unread != 2 {
+		t.Fatalf("read up to 2 of 4: %+v", m.counts(bob))
+	}
+	if m.markRead(bob, 1) || m.meta[bob].Read != 2 {
+		t.Fatal("a read mark moved back")
+	}
+	m.markRead(bob, 4)
+	if m.counts(bob).Unread != 0 {
+		t.Fatalf("read to the end: %+v", m.counts(bob))
+	}
+	// A deleted unread message is no longer counted.
+	m.received(msg(5, "bob", "alice", shared.CommandChat, "oops"))
+	del := shared.Message{Seq: 6, Sender: "bob", Recipient: "alice", Command: shared.CommandDelete, Ref: 5, Of: shared.CommandChat}
+	m.received(del)
+	if m.counts(bob).Unread != 0 || m.meta[bob].Last != 6 {
+		t.Fatalf("after the delete: %+v", m.meta[bob])
+	}
+}
+
+// The login's conversations make a new device right: counts as the
+// server has them, and a window for each that knows where its messages
+// end, so that history loads them; the replay that follows is not
+// counted twice.
+func TestModel_ConversationsOfTheLogin(t *testing.T) {
+	t.Parallel()
+	m := loggedInModel("alice")
+	m.outbox = []outgoing{{Op: opRead, CID: "r", Recipient: "lounge", Command: shared.CommandGroupchat, Seq: 40}}
+	m.setConversations([]shared.Conversation{
+		{Target: "bob", Command: shared.CommandChat, Last: 30, Read: 28, Unread: 2},
+		{Target: "lounge", Command: shared.CommandGroupchat, Last: 40, Read: 10, Unread: 9, Mentions: 1},
+		{Target: "ALL", Command: shared.CommandChat, Last: 0},
+	}, 25)
+	if got := m.counts(userConv("bob")); got.Unread != 2 {
+		t.Fatalf("bob %+v", got)
+	}
+	if got := m.counts(roomConv("lounge")); got.Unread != 0 {
+		t.Fatalf("lounge %+v: the read mark waiting in the outbox is not applied", got)
+	}
+	if b, a := m.convs[userConv("bob")].from, m.convs[allConv].from; b != 26 || a != 0 {
+		t.Fatalf("windows start at bob %d, ALL %d; want 26 (the replay brings what is newer) and 0 (nothing)", b, a)
+	}
+	m.received(msg(29, "bob", "alice", shared.CommandChat, "replayed"))
+	m.received(msg(41, "bob", "alice", shared.CommandChat, "live"))
+	if got := m.counts(userConv("bob")); got.Unread != 3 {
+		t.Fatalf("bob after the replay and a live message: %+v, want 3", got)
 	}
 }
 

@@ -1,11 +1,6 @@
 package app
 
 import (
-	"net/url"
-	"regexp"
-	"strconv"
-	"strings"
-
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
 	"chatapp/shared"
@@ -57,7 +52,13 @@ func (s *Shell) renderPane(state string) app.UI {
 				}),
 				slot(v.LoggedIn && !v.NeedJoin, s.renderEdge),
 				app.Div().ID("result").Class("messages").Aria("live", "polite").Body(
-					app.Range(v.Messages).Slice(func(i int) app.UI { return s.renderMessage(v.Messages[i]) }),
+					app.Range(v.Messages).Slice(func(i int) app.UI {
+						seq := v.Messages[i].Seq
+						return &msgRow{
+							Item: v.Messages[i], Lang: s.lang(), Everything: v.Selected == everything,
+							Actions: v.LoggedIn, Open: s.actions == seq, Picking: s.picker == seq,
+						}
+					}),
 				),
 				app.Div().ID("outbox").Class("messages").Body(
 					app.Range(v.Pending).Slice(func(i int) app.UI { return s.renderPending(v.Pending[i]) }),
@@ -69,8 +70,22 @@ func (s *Shell) renderPane(state string) app.UI {
 					return app.P().Class("empty").Text(s.t("empty"))
 				}),
 			),
+		app.P().ID("typing").Class("typing").Role("status").Text(typingLine(s.lang(), v.Typing)),
 		s.renderComposer(),
 	)
+}
+
+// typingLine says who is typing: one or two names, or "several people".
+func typingLine(lang string, names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return trf(lang, "typing.one", names[0])
+	case 2:
+		return trf(lang, "typing.two", names[0], names[1])
+	}
+	return tr(lang, "typing.many")
 }
 
 // renderEdge is the old end of the log: a spinner while a page loads,
@@ -162,68 +177,6 @@ func (s *Shell) renderLanding() app.UI {
 	)
 }
 
-func (s *Shell) renderMessage(m MsgItem) app.UI {
-	everything := s.view.Selected == everything
-	return app.Article().
-		Class("msg").
-		DataSet("seq", m.Seq).
-		DataSet("mine", m.Mine).
-		DataSet("first", m.First).
-		Body(
-			app.If(m.Day != "", func() app.UI {
-				return app.Div().Class("day").Role("separator").Body(app.Span().Text(m.Day))
-			}),
-			app.Div().Class("msg-row").Body(
-				app.If(m.First, func() app.UI { return avatar(m.Alias) }),
-				app.Div().Class("msg-body").Body(
-					app.If(m.First, func() app.UI {
-						return app.Div().Class("msg-meta").Body(
-							app.Span().Class("msg-alias").Text(m.Alias),
-							app.If(m.Alias != m.Sender, func() app.UI { return app.Span().Class("msg-id").Text("@" + m.Sender) }),
-							app.If(m.Where != "", func() app.UI { return app.Span().Class("msg-where").Text(m.Where) }),
-							app.Time().Class("msg-time").DateTime(m.Stamp).Title(m.Stamp).Text(m.Time),
-						)
-					}),
-					app.P().Class("msg-text").Body(linkify(m.Text)...),
-				),
-				app.If(everything, func() app.UI {
-					return app.Button().Class("chip reply").Type("button").
-						Aria("label", trf(s.lang(), "reply.to", m.Alias, m.Where)).
-						Text(s.t("reply")).
-						OnClick(s.onReply(m.Seq), app.EventScope(m.Seq))
-				}),
-			),
-		)
-}
-
-// linkRe finds web addresses in a message.
-var linkRe = regexp.MustCompile(`https?://[^\s<>"]+`)
-
-// linkify turns a message's text into text nodes and links. Every part is
-// text to go-app (escaped, never markup); a link is an http or https URL
-// that parses, opened in a new tab without a referrer or a handle on this
-// page.
-func linkify(text string) []app.UI {
-	var out []app.UI
-	last := 0
-	for _, loc := range linkRe.FindAllStringIndex(text, -1) {
-		href := strings.TrimRight(text[loc[0]:loc[1]], ".,;:!?)]}'")
-		end := loc[0] + len(href)
-		if u, err := url.Parse(href); err != nil || u.Host == "" {
-			continue
-		}
-		if loc[0] > last {
-			out = append(out, app.Text(text[last:loc[0]]))
-		}
-		out = append(out, app.A().Href(href).Target("_blank").Rel("noopener noreferrer").Text(href))
-		last = end
-	}
-	if last < len(text) {
-		out = append(out, app.Text(text[last:]))
-	}
-	return out
-}
-
 func (s *Shell) renderPending(p PendingItem) app.UI {
 	me := s.view.Me.Alias
 	if me == "" {
@@ -248,62 +201,3 @@ func (s *Shell) renderPending(p PendingItem) app.UI {
 			),
 		)
 }
-
-// renderComposer is the composer: the reply chip, the collapsed address
-// row (#recepientInput and #chattype follow the selected conversation;
-// power users and tests may still type into them), the message box and
-// its counter near the limit.
-func (s *Shell) renderComposer() app.UI {
-	v := &s.view
-	to := s.value("recepientInput")
-	if !app.IsClient && s.values == nil {
-		to = v.ToRecipient
-	}
-	summary := s.t("address.none")
-	if to != "" {
-		summary = trf(s.lang(), "address.to", to)
-	}
-	over := s.draft > maxText
-	return app.Footer().Class("composer").Aria("label", s.t("composer")).Body(
-		slot(s.reply != nil, func() app.UI {
-			return app.Div().ID("replyChip").Class("reply-chip").Body(
-				app.Span().Text(trf(s.lang(), "reply.to", s.reply.Alias, s.reply.Where)),
-				app.Button().ID("replyCancel").Class("chip").Type("button").
-					Aria("label", s.t("reply.cancel")).Text("✕").OnClick(s.onReplyCancel),
-			)
-		}),
-		app.Details().ID("addressRow").Class("address").Body(
-			app.Summary().ID("addressSummary").Text(summary),
-			app.Div().Class("composer-to").Body(
-				app.Label().Class("inline").For("recepientInput").Text(s.t("recipient")),
-				app.Input().ID("recepientInput").Type("text").Class("field").
-					Value(v.ToRecipient).Placeholder(s.t("recipient.placeholder")).
-					AutoComplete(false).Spellcheck(false).Attr("autocapitalize", "none").
-					OnInput(s.onAddress),
-				app.Select().ID("chattype").Class("field").Aria("label", s.t("chattype")).OnChange(s.onAddress).Body(
-					app.Option().Value(shared.CommandChat).Text(s.t("chat")),
-					app.Option().Value(shared.CommandGroupchat).Text(s.t("groupchat")),
-				),
-			),
-		),
-		app.Div().Class("composer-main").Body(
-			app.Textarea().ID("dataInput").Class("field message").Rows(1).
-				Placeholder(s.t("message.placeholder")).Aria("label", s.t("message")).Title(s.t("message.keys")).
-				Attr("enterkeyhint", "send").Attr("autocomplete", "off").
-				Aria("describedby", "charCount").
-				OnInput(s.onDraft),
-			app.Button().ID("sendButton").Class("primary").Type("button").
-				Text(s.t("send")).OnClick(s.onSend),
-		),
-		app.Div().Class("composer-foot").Body(
-			app.Span().ID("charCount").Class("count").
-				DataSet("over", over).
-				Hidden(s.draft < maxText*9/10).
-				Text(strconv.Itoa(s.draft)+" / "+strconv.Itoa(maxText)),
-			s.notice("sendNotice", "send"),
-		),
-	)
-}
-
-// onAddress re-renders the address summary after the fields were edited.
-func (s *Shell) onAddress(ctx app.Context, _ app.Event) {}

@@ -44,11 +44,10 @@ func (s *service) Login(f loginForm) {
 	s.link.write(gen, frame)
 }
 
-// loginFrameLocked builds the login request. It always asks for a replay:
-// from the offset of the data this browser holds for that user, or from
-// the start when it holds none, so that a new device shows the recent
-// messages of every conversation (version 1 has no list of them). The
-// server caps the replay at --replay-max and says so with a 206.
+// loginFrameLocked builds the login request. A browser that holds this
+// user's data asks for what it missed since (the replay); a new one asks
+// for nothing: the answer lists every conversation with its counts, and
+// each loads its messages with history when it is shown.
 func (s *service) loginFrameLocked(f loginForm) (int64, []byte) {
 	req := shared.Login{ID: f.ID, Password: f.Password}
 	if f.Alias != "" {
@@ -57,13 +56,11 @@ func (s *service) loginFrameLocked(f loginForm) (int64, []byte) {
 	if f.Today != "" {
 		req.Today = &f.Today
 	}
-	key := shared.Fold(f.ID)
-	fresh := s.owner != key
-	var off shared.Seq
-	if !fresh {
-		off = s.m.offset
+	var replayFrom shared.Seq
+	if s.owner == shared.Fold(f.ID) && s.m.offset > 0 {
+		replayFrom = s.m.offset
+		req.Offset, _ = json.Marshal(replayFrom)
 	}
-	req.Offset, _ = json.Marshal(off)
 	s.notices["login"] = info("logging.in")
 	return s.requestLocked(shared.EventLogin, req, func(r shared.Response) {
 		if r.Code != shared.CodeOK || r.User == nil {
@@ -75,11 +72,14 @@ func (s *service) loginFrameLocked(f loginForm) (int64, []byte) {
 			s.m = newModel()
 			s.owner = shared.Fold(u.ID)
 			s.saveOutboxLocked()
+			replayFrom = 0
 		}
-		if fresh {
-			s.m.known = 0 // the replay from the start brings every conversation, until a 206 says it is capped
+		if off, err := shared.ParseSeq(r.Offset); err == nil && replayFrom == 0 && off > s.m.offset {
+			s.m.offset = off // nothing is replayed: what is older loads with history
 		}
 		s.m.me = &u
+		s.replayFrom = replayFrom
+		s.sessionFactsLocked(r.Joined, r.Conversations, replayFrom)
 		s.token, s.lastID = r.Token, u.ID
 		s.authed = true
 		s.notices["login"] = info("logged.in")
@@ -87,6 +87,7 @@ func (s *service) loginFrameLocked(f loginForm) (int64, []byte) {
 		s.dirty = true
 		s.saveSessionLocked()
 		s.outq = append(s.outq, s.afterAuthLocked()...)
+		s.outq = append(s.outq, s.readOpenLocked()...)
 	})
 }
 
@@ -252,9 +253,11 @@ func (s *service) roomAnswerLocked(f roomForm, r shared.Response) {
 	s.dirty = true
 }
 
-// sendForm is the value of the send action.
+// sendForm is the value of the send action. ReplyTo is the seq of the
+// message it answers, or "".
 type sendForm struct {
 	Recipient, Command, Text string
+	ReplyTo                  string
 }
 
 // checkSend checks a message with the server's rules and returns it in
@@ -275,6 +278,11 @@ func checkSend(f sendForm) (sendForm, *shared.Error) {
 		err = shared.ValidRoomID("recepient", f.Recipient)
 	default:
 		err = shared.BadRequest("command", "expected chat or groupchat")
+	}
+	if err == nil && f.ReplyTo != "" {
+		if _, perr := shared.ParseSeq(f.ReplyTo); perr != nil {
+			err = shared.BadRequest("replyTo", "not a seq")
+		}
 	}
 	if err == nil {
 		if strings.TrimSpace(f.Text) == "" {
@@ -303,11 +311,11 @@ func (s *service) Send(f sendForm) {
 		s.mu.Unlock()
 		return
 	}
-	s.m.outbox = append(s.m.outbox, outgoing{
-		CID: newCID(), Recipient: f.Recipient, Command: f.Command, Data: f.Text,
+	replyTo, _ := shared.ParseSeq(f.ReplyTo)
+	frames := s.enqueueLocked(outgoing{
+		CID: newCID(), Recipient: f.Recipient, Command: f.Command, Data: f.Text, ReplyTo: replyTo,
 		Created: shared.FormatTime(time.Now()),
 	})
-	s.saveOutboxLocked()
 	if s.authed {
 		if n := s.notices["send"]; n.Answer == nil || n.Answer.Code != shared.CodeTooManyRequests {
 			delete(s.notices, "send") // a 429 stays until the queue drained
@@ -316,7 +324,6 @@ func (s *service) Send(f sendForm) {
 		s.notices["send"] = info("queued")
 	}
 	gen := s.gen
-	frames := s.outboxFramesLocked()
 	s.changedLocked()
 	s.mu.Unlock()
 	s.link.write(gen, frames...)
@@ -338,18 +345,39 @@ func newCID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Select opens a conversation in #result and asks for its first page.
+// Select opens a conversation in #result, asks for its first page and
+// marks it read.
 func (s *service) Select(c conv) {
 	s.mu.Lock()
 	s.m.selectConv(c)
 	gen := s.gen
-	var frame []byte
+	var frames [][]byte
 	if t := s.m.convs[c]; c != everything && (t == nil || len(t.msgs) < pageSize) {
-		frame = s.historyFrameLocked(c, true)
+		frames = append(frames, s.historyFrameLocked(c, true))
 	}
+	frames = append(frames, s.readOpenLocked()...)
 	s.changedLocked()
 	s.mu.Unlock()
-	s.link.write(gen, frame)
+	s.link.write(gen, frames...)
+}
+
+// Visible tells whether the page is visible: what arrives in the open
+// conversation while it is hidden stays unread (and may notify), and is
+// read when the person comes back.
+func (s *service) Visible(visible bool) {
+	s.mu.Lock()
+	s.m.hidden = !visible
+	var frames [][]byte
+	if visible {
+		if s.m.newFrom == 0 {
+			s.m.markNewFrom()
+		}
+		frames = s.readOpenLocked()
+		s.changedLocked()
+	}
+	gen := s.gen
+	s.mu.Unlock()
+	s.link.write(gen, frames...)
 }
 
 // Page loads the next page of the open conversation: older when its log

@@ -2,7 +2,6 @@ package app
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/maxence-charriere/go-app/v10/pkg/app"
 
@@ -37,16 +36,25 @@ type Shell struct {
 	installable bool
 	navOpen     bool // the sidebar drawer at phone width
 
-	dialog  string    // the open dialog: dlgRoom, dlgConfirm, dlgSettings, dlgProfile or ""
-	renamed bool      // the room dialog was opened to rename the selected room
-	confirm *roomForm // what the confirmation dialog is about
-	reply   *MsgItem  // the message the composer answers in "All messages"
-	draft   int       // characters in the composer
+	dialog  string        // the open dialog: dlgRoom, dlgConfirm, dlgSettings, dlgProfile or ""
+	renamed bool          // the room dialog was opened to rename the selected room
+	confirm *confirmation // what the confirmation dialog is about
+	reply   *MsgItem      // the message the composer answers
+	editing *MsgItem      // the message the composer edits
+	draft   int           // characters in the composer
+	mention mentionState  // the @ being typed
+	picker  string        // the message whose emoji picker is open
+	actions string        // the message whose actions a long press opened
+	// notifyPerm is the browser's notification permission: "default",
+	// "granted", "denied" or "unsupported".
+	notifyPerm string
+	toOpen     *conv // a notification's conversation, to open after the login
 
 	lastSelected conv
 	lastLang     string
 	lastLoggedIn bool
 	lastDone     map[string]int
+	lastFocusN   int
 	anchor       anchor
 
 	values map[string]string // field values when not in a browser
@@ -81,12 +89,84 @@ func (s *Shell) OnMount(ctx app.Context) {
 		w := app.Window()
 		w.Set("chatappMountedAt", w.Get("performance").Call("now"))
 		s.listenKeys(ctx)
+		s.notifyPerm = string(ctx.Notifications().Permission())
 	}
+	s.handleRowActions(ctx)
 	ctx.ObserveState(stateView, &s.view).OnChange(func() { s.viewChanged(ctx) })
 	ctx.NewAction(actionStart)
 	if app.IsClient {
 		ctx.Defer(s.listenScroll)
+		ctx.Defer(s.listenLongPress)
 	}
+}
+
+// OnNav opens the conversation a notification's link names
+// (/?open=user:bob): at once in a running page, after the login when the
+// click started the app.
+func (s *Shell) OnNav(ctx app.Context) {
+	if c, ok := parseConv(ctx.Page().URL().Query().Get("open")); ok {
+		s.toOpen = &c
+		s.openLinked(ctx)
+	}
+}
+
+// openLinked opens the conversation of a notification's link once the
+// service knows the user.
+func (s *Shell) openLinked(ctx app.Context) {
+	if s.toOpen != nil && s.view.LoggedIn {
+		post(ctx, actionSelect, *s.toOpen)
+		s.toOpen = nil
+	}
+}
+
+// handleRowActions takes the actions the message rows post.
+func (s *Shell) handleRowActions(ctx app.Context) {
+	seqOf := func(a app.Action) string { v, _ := a.Value.(string); return v }
+	ctx.Handle(uiReply, func(ctx app.Context, a app.Action) {
+		s.picker, s.actions = "", ""
+		s.startReply(seqOf(a))
+	})
+	ctx.Handle(uiEdit, func(ctx app.Context, a app.Action) {
+		s.picker, s.actions = "", ""
+		s.startEdit(seqOf(a))
+	})
+	ctx.Handle(uiDelete, func(ctx app.Context, a app.Action) {
+		s.picker, s.actions = "", ""
+		if m, ok := s.message(seqOf(a)); ok {
+			s.askDeleteMessage(m)
+			s.afterDialog(ctx)
+		}
+	})
+	ctx.Handle(uiPicker, func(ctx app.Context, a app.Action) { s.picker = seqOf(a) })
+}
+
+// listenLongPress opens a message's actions on a long press: a touch
+// screen has no hover, and a long press there is a contextmenu event. A
+// mouse's right click keeps the browser's menu. A click elsewhere in the
+// log closes open actions and pickers (another message's actions open
+// their own).
+func (s *Shell) listenLongPress(ctx app.Context) {
+	log := app.Window().GetElementByID("log")
+	log.Call("addEventListener", "contextmenu", app.FuncOf(func(_ app.Value, args []app.Value) any {
+		e := app.Event{Value: args[0]}
+		touch := e.Get("pointerType").String() == "touch" || app.Window().Call("matchMedia", "(hover: none)").Get("matches").Bool()
+		row := e.Get("target").Call("closest", "#result > [data-seq]")
+		if !touch || !row.Truthy() {
+			return nil
+		}
+		e.PreventDefault()
+		seq := row.Get("dataset").Get("seq").String()
+		ctx.Dispatch(func(ctx app.Context) { s.actions, s.picker = seq, "" })
+		return nil
+	}))
+	log.Call("addEventListener", "click", app.FuncOf(func(_ app.Value, args []app.Value) any {
+		target := args[0].Get("target")
+		open := log.Call("querySelector", `#result [data-open="true"]`)
+		if open.Truthy() && !open.Call("contains", target).Bool() && !target.Call("closest", ".msg-actions").Truthy() {
+			ctx.Dispatch(func(ctx app.Context) { s.actions, s.picker = "", "" })
+		}
+		return nil
+	}))
 }
 
 // listenScroll pages as the person scrolls #log and tells the service
@@ -99,36 +179,13 @@ func (s *Shell) listenScroll(ctx app.Context) {
 	log.Call("addEventListener", "scroll", app.FuncOf(func(app.Value, []app.Value) any {
 		if at := s.following(); at != following {
 			following = at
-			ctx.NewActionWithValue(actionFollow, at)
+			post(ctx, actionFollow, at)
 		}
 		if older, ok := nearEnd(log); ok {
-			ctx.NewActionWithValue(actionPage, older)
+			post(ctx, actionPage, older)
 		}
 		return nil
 	}), map[string]any{"passive": true})
-}
-
-// listenKeys makes Enter in the composer send and Shift+Enter add a line.
-// go-app runs handlers on its UI goroutine after the event, too late to
-// stop the newline, so these listeners are the browser's own and call
-// preventDefault while the event is dispatched: on keydown, which sends,
-// and on keypress, which a synthetic Enter (CDP's char event) may still
-// deliver after a cancelled keydown.
-func (s *Shell) listenKeys(ctx app.Context) {
-	doc := app.Window().Get("document")
-	for _, name := range []string{"keydown", "keypress"} {
-		doc.Call("addEventListener", name, app.FuncOf(func(_ app.Value, args []app.Value) any {
-			e := app.Event{Value: args[0]}
-			if e.Get("target").Get("id").String() != "dataInput" || !isEnter(e) {
-				return nil
-			}
-			e.PreventDefault()
-			if name == "keydown" {
-				ctx.Dispatch(func(ctx app.Context) { s.onSend(ctx, e) })
-			}
-			return nil
-		}))
-	}
 }
 
 // OnAppUpdate shows the "update available — reload" notice.
@@ -149,6 +206,7 @@ func (s *Shell) viewChanged(ctx app.Context) {
 	}
 	s.lastLang = v.Lang
 	s.showUnread(v.Unread)
+	s.openLinked(ctx)
 
 	focus := ""
 	if v.LoggedIn != s.lastLoggedIn {
@@ -158,7 +216,11 @@ func (s *Shell) viewChanged(ctx app.Context) {
 	follow := s.following()
 	if v.Selected != s.lastSelected {
 		s.lastSelected = v.Selected
-		s.reply = nil
+		if s.editing != nil {
+			s.clearBox()
+		}
+		s.reply, s.editing, s.picker, s.actions = nil, nil, "", ""
+		s.mention = mentionState{}
 		closeMenu()
 		s.setValue("recepientInput", v.ToRecipient)
 		s.setValue("chattype", v.ToCommand)
@@ -179,13 +241,36 @@ func (s *Shell) viewChanged(ctx app.Context) {
 	if !follow {
 		s.anchor = s.topAnchor()
 	}
+	focusSeq := ""
+	if v.FocusN != s.lastFocusN {
+		s.lastFocusN = v.FocusN
+		focusSeq = v.Focus
+	}
 	ctx.Defer(func(ctx app.Context) {
 		s.syncDialogs()
-		s.keepScroll(ctx, follow)
+		s.keepScroll(ctx, follow && focusSeq == "")
+		if focusSeq != "" {
+			showMessage(focusSeq)
+		}
 		if focus != "" && s.dialog == "" {
 			focusID(focus)
 		}
 	})
+}
+
+// showMessage scrolls a message into view, flashes it and gives it the
+// keyboard focus (a quoted message was clicked).
+func showMessage(seq string) {
+	el := app.Window().Get("document").Call("querySelector", `#result > [data-seq="`+seq+`"]`)
+	if !el.Truthy() {
+		return
+	}
+	el.Call("setAttribute", "tabindex", "-1")
+	el.Call("scrollIntoView", map[string]any{"block": "center"})
+	el.Call("focus", map[string]any{"preventScroll": true})
+	el.Get("classList").Call("remove", "flash")
+	el.Get("offsetWidth") // restart the animation
+	el.Get("classList").Call("add", "flash")
 }
 
 // showUnread puts the unread total in the tab title and on the installed
@@ -276,7 +361,7 @@ func (s *Shell) pageIfAtEnd(ctx app.Context) {
 		return
 	}
 	if older, ok := nearEnd(app.Window().GetElementByID("log")); ok {
-		ctx.NewActionWithValue(actionPage, older)
+		post(ctx, actionPage, older)
 	}
 }
 
@@ -336,7 +421,7 @@ func (s *Shell) lang() string {
 // Event handlers of the page as a whole; the parts have theirs.
 
 func (s *Shell) onLogin(ctx app.Context, _ app.Event) {
-	ctx.NewActionWithValue(actionLogin, loginForm{
+	post(ctx, actionLogin, loginForm{
 		ID: s.value("idInput"), Password: s.value("passwordInput"),
 		Alias: s.value("aliasInput"), Today: s.value("todayInput"),
 	})
@@ -351,64 +436,14 @@ func (s *Shell) onLoginKey(ctx app.Context, e app.Event) {
 	}
 }
 
-func (s *Shell) onSend(ctx app.Context, _ app.Event) {
-	f := sendForm{Recipient: s.value("recepientInput"), Command: s.value("chattype"), Text: s.value("dataInput")}
-	if _, err := checkSend(f); err == nil && s.view.LoggedIn {
-		s.setValue("dataInput", "") // it is in the outbox now
-		s.draft = 0
-		if s.reply != nil {
-			s.reply = nil
-			s.setValue("recepientInput", s.view.ToRecipient)
-			s.setValue("chattype", s.view.ToCommand)
-		}
-	}
-	ctx.NewActionWithValue(actionSend, f)
-}
-
-// onDraft counts the composer's characters for the counter near the limit.
-func (s *Shell) onDraft(ctx app.Context, e app.Event) {
-	s.draft = utf8.RuneCountInString(e.Get("target").Get("value").String())
-}
-
-// isEnter reports a plain Enter that is not finishing an IME composition
-// (Korean input composes syllables; its Enter must not send).
-func isEnter(e app.Event) bool {
-	key := e.Get("key").String()
-	return (key == "Enter" || key == "\r") && !e.Get("isComposing").Bool() &&
-		e.Get("keyCode").Int() != 229 && !e.Get("shiftKey").Bool()
-}
-
 func (s *Shell) onSelect(c conv) app.EventHandler {
 	return func(ctx app.Context, _ app.Event) {
 		s.navOpen = false
-		ctx.NewActionWithValue(actionSelect, c)
+		post(ctx, actionSelect, c)
 		if c == s.view.Selected {
 			focusID("dataInput")
 		}
 	}
-}
-
-// onReply answers a message of "All messages": the composer addresses its
-// conversation.
-func (s *Shell) onReply(seq string) app.EventHandler {
-	return func(ctx app.Context, _ app.Event) {
-		for i := range s.view.Messages {
-			if m := s.view.Messages[i]; m.Seq == seq {
-				s.reply = &m
-				s.setValue("recepientInput", m.To)
-				s.setValue("chattype", m.Command)
-				focusID("dataInput")
-				return
-			}
-		}
-	}
-}
-
-func (s *Shell) onReplyCancel(ctx app.Context, _ app.Event) {
-	s.reply = nil
-	s.setValue("recepientInput", s.view.ToRecipient)
-	s.setValue("chattype", s.view.ToCommand)
-	focusID("dataInput")
 }
 
 func (s *Shell) onLang(ctx app.Context, _ app.Event) {
@@ -416,7 +451,7 @@ func (s *Shell) onLang(ctx app.Context, _ app.Event) {
 	if s.lang() == langKO {
 		next = langEN
 	}
-	ctx.NewActionWithValue(actionLang, next)
+	post(ctx, actionLang, next)
 }
 
 func (s *Shell) onMenu(ctx app.Context, _ app.Event)    { s.navOpen = !s.navOpen }

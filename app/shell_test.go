@@ -146,7 +146,7 @@ func sampleView() View {
 		Lang: langEN, State: stateConnected, Host: "127.0.0.1", Port: "3000",
 		LoggedIn: true, Me: shared.Profile{ID: "alice", Alias: "Alice"},
 		Rooms: []RoomItem{
-			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: roomConv("lounge"), Unread: 3},
+			{ID: "lounge", Name: "The Lounge", Members: 2, Member: true, Conv: roomConv("lounge"), Counts: Counts{Unread: 3}},
 			{ID: "Back", Name: "Back room", Members: 1, Conv: roomConv("back")},
 		},
 		People: []PersonItem{
@@ -177,6 +177,7 @@ func TestShell_ControlIDs(t *testing.T) {
 			"recepientInput", "chattype", "dataInput", "sendButton", "result",
 			"langButton", "settingsButton", "newRoomButton", "log", "addressRow", "charCount",
 			"roomDialog", "confirmDialog", "settingsDialog", "profileDialog",
+			"typing", "mentionList",
 		}
 		if loggedIn {
 			ids = append(ids, "logoutButton", "profileButton", "landing")
@@ -328,22 +329,32 @@ var ctxs sync.Map // *Shell → app.Context
 
 func (s *Shell) OnPreRender(ctx app.Context) { ctxs.Store(s, ctx) }
 
+// driven renders s and returns the ctx go-app gave it, and run, which
+// runs f with it as the UI goroutine would and waits for what f started.
+func driven(t *testing.T, s *Shell) (ctx app.Context, run func(f func(app.Context))) {
+	t.Helper()
+	_, e := render(t, s)
+	c, _ := ctxs.Load(s)
+	ctx = c.(app.Context)
+	return ctx, func(f func(app.Context)) {
+		ctx.Dispatch(f)
+		e.ConsumeAll()
+	}
+}
+
 func TestShell_SendPostsTheFormAndClearsTheText(t *testing.T) {
 	t.Parallel()
 	s := &Shell{view: sampleView()}
-	_, e := render(t, s)
-	c, _ := ctxs.Load(s)
-	ctx := c.(app.Context)
+	ctx, run := driven(t, s)
 	var got []sendForm
 	ctx.Handle(actionSend, func(_ app.Context, a app.Action) { got = append(got, a.Value.(sendForm)) })
 
-	ctx.Dispatch(func(ctx app.Context) {
+	run(func(ctx app.Context) {
 		s.setValue("recepientInput", "lounge")
 		s.setValue("chattype", shared.CommandGroupchat)
 		s.setValue("dataInput", "hello room")
 		s.onSend(ctx, app.Event{})
 	})
-	e.ConsumeAll()
 	if len(got) != 1 || got[0] != (sendForm{Recipient: "lounge", Command: shared.CommandGroupchat, Text: "hello room"}) {
 		t.Fatalf("posted %+v", got)
 	}
@@ -352,11 +363,10 @@ func TestShell_SendPostsTheFormAndClearsTheText(t *testing.T) {
 	}
 
 	// A text that cannot be sent stays for the person to fix.
-	ctx.Dispatch(func(ctx app.Context) {
+	run(func(ctx app.Context) {
 		s.setValue("dataInput", "   ")
 		s.onSend(ctx, app.Event{})
 	})
-	e.ConsumeAll()
 	if s.value("dataInput") != "   " {
 		t.Fatal("an invalid text was cleared")
 	}
@@ -365,24 +375,20 @@ func TestShell_SendPostsTheFormAndClearsTheText(t *testing.T) {
 func TestShell_PickingAConversationFillsTheComposer(t *testing.T) {
 	t.Parallel()
 	s := &Shell{view: sampleView()}
-	_, e := render(t, s)
-	c, _ := ctxs.Load(s)
-	ctx := c.(app.Context)
+	ctx, run := driven(t, s)
 	var picked []conv
 	ctx.Handle(actionSelect, func(_ app.Context, a app.Action) { picked = append(picked, a.Value.(conv)) })
-	ctx.Dispatch(func(ctx app.Context) {
+	run(func(ctx app.Context) {
 		s.onSelect(s.view.Rooms[0].Conv)(ctx, app.Event{})
 	})
-	e.ConsumeAll()
 	if len(picked) != 1 || picked[0] != roomConv("lounge") {
 		t.Fatalf("picked %v", picked)
 	}
 	// The service answers with the new selection; the composer follows.
-	ctx.Dispatch(func(ctx app.Context) {
+	run(func(ctx app.Context) {
 		s.view.Selected, s.view.ToRecipient, s.view.ToCommand = roomConv("lounge"), "lounge", shared.CommandGroupchat
 		s.viewChanged(ctx)
 	})
-	e.ConsumeAll()
 	if s.value("recepientInput") != "lounge" || s.value("chattype") != shared.CommandGroupchat {
 		t.Fatalf("composer to %q as %q", s.value("recepientInput"), s.value("chattype"))
 	}

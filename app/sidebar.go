@@ -42,6 +42,7 @@ func (s *Shell) renderSidebar(state string) app.UI {
 					OnClick(s.onLang),
 				app.Button().ID("settingsButton").Class("chip").Type("button").
 					Text(s.t("settings")).OnClick(s.openDialog(dlgSettings)),
+				app.If(s.notifyPerm != "" && s.notifyPerm != string(app.NotificationNotSupported), s.renderNotifySwitch),
 				app.If(s.installable, func() app.UI {
 					return app.Button().ID("installButton").Class("chip").Type("button").
 						Text(s.t("install")).OnClick(s.onInstall)
@@ -50,8 +51,8 @@ func (s *Shell) renderSidebar(state string) app.UI {
 			slot(v.LoggedIn, s.renderMe),
 			app.Nav().Class("convs").Aria("label", s.t("menu")).Body(
 				app.Ul().Class("list").Body(
-					app.Li().Body(s.convButton("convEverything", everything, s.t("everything"), 0)),
-					app.Li().Body(s.convButton("convAll", allConv, s.t("everyone"), v.AllUnread)),
+					app.Li().Body(s.convButton("convEverything", everything, s.t("everything"), Counts{})),
+					app.Li().Body(s.convButton("convAll", allConv, s.t("everyone"), v.All)),
 				),
 				s.renderRooms(),
 				s.renderPeople(),
@@ -74,7 +75,7 @@ func (s *Shell) renderMe() app.UI {
 		app.Button().ID("profileButton").Class("chip").Type("button").
 			Text(s.t("profile.edit")).OnClick(s.openDialog(dlgProfile)),
 		app.Button().ID("logoutButton").Class("chip").Type("button").
-			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { ctx.NewActionWithValue(actionLogout, struct{}{}) }),
+			Text(s.t("logout")).OnClick(func(ctx app.Context, _ app.Event) { post(ctx, actionLogout, struct{}{}) }),
 	)
 }
 
@@ -96,24 +97,36 @@ func avatar(name string) app.UI {
 		Text(letter)
 }
 
-func (s *Shell) convButton(id string, c conv, label string, unread int) app.UI {
+func (s *Shell) convButton(id string, c conv, label string, n Counts) app.UI {
 	return app.Button().
 		ID(id).
 		Class("conv").
 		Type("button").
 		DataSet("conv", c).
 		DataSet("selected", s.view.Selected == c).
+		DataSet("unread", n.Unread > 0).
 		Aria("current", s.view.Selected == c).
 		OnClick(s.onSelect(c), app.EventScope(c)).
 		Body(
 			app.Span().Class("conv-name").Text(label),
-			badge(unread),
+			s.badges(n),
 		)
 }
 
-func badge(n int) app.UI {
-	return app.If(n > 0, func() app.UI {
-		return app.Span().Class("badge").Text(strconv.Itoa(n))
+// badges are a conversation's unread count and, in bold, the mentions of
+// the user among them. Their meaning is in words for screen readers.
+func (s *Shell) badges(n Counts) app.UI {
+	return app.If(n.Unread > 0, func() app.UI {
+		return app.Span().Class("badges").Body(
+			app.If(n.Mentions > 0, func() app.UI {
+				return app.Span().Class("mention-mark").Title(trf(s.lang(), "mentions.n", strconv.Itoa(n.Mentions))).Body(
+					app.Span().Aria("hidden", true).Text("@"),
+					app.Span().Class("sr-only").Text(trf(s.lang(), "mentions.n", strconv.Itoa(n.Mentions))),
+				)
+			}),
+			app.Span().Class("badge").Text(strconv.Itoa(n.Unread)),
+			app.Span().Class("sr-only").Text(" "+s.t("unread")),
+		)
 	})
 }
 
@@ -142,6 +155,7 @@ func (s *Shell) renderRooms() app.UI {
 					DataSet("selected", v.Selected == r.Conv).
 					Body(
 						app.Button().Class("conv").Type("button").
+							DataSet("unread", r.Unread > 0).
 							Aria("current", v.Selected == r.Conv).
 							OnClick(s.onSelect(r.Conv), app.EventScope(r.Conv)).Body(
 							app.Span().Class("hash").Aria("hidden", true).Text("#"),
@@ -151,7 +165,7 @@ func (s *Shell) renderRooms() app.UI {
 								Class("members").
 								Title(members(s.lang(), r.Members)).
 								Text(strconv.Itoa(r.Members)),
-							badge(r.Unread),
+							s.badges(r.Counts),
 						),
 						app.If(!r.Member && v.LoggedIn, func() app.UI {
 							return app.Button().Class("chip join").Type("button").
@@ -211,13 +225,14 @@ func (s *Shell) renderPeople() app.UI {
 					DataSet("selected", v.Selected == p.Conv).
 					Body(
 						app.Button().Class("conv").Type("button").
+							DataSet("unread", p.Unread > 0).
 							Aria("current", v.Selected == p.Conv).
 							OnClick(s.onSelect(p.Conv), app.EventScope(p.Conv)).Body(
 							avatar(name),
 							app.Span().Class("conv-name").Text(name),
 							app.Span().Class("conv-sub").Text(sub+ifNotEmpty(" · ", p.Today)),
 							app.Span().Class("presence").Text(s.t(p.Presence)),
-							badge(p.Unread),
+							s.badges(p.Counts),
 						),
 					)
 			}),
@@ -229,3 +244,40 @@ func (s *Shell) renderPeople() app.UI {
 // onlineAttr is data-online of a person: "true" and "false" as the first
 // UI had it, "unknown" while the client is not connected.
 var onlineAttr = map[string]string{"online": "true", "offline": "false", "unknown": "unknown"}
+
+// renderNotifySwitch turns browser notifications on and off. Turning them
+// on asks the browser's permission, on this click and never before.
+func (s *Shell) renderNotifySwitch() app.UI {
+	on := s.view.Notify && s.notifyPerm == string(app.NotificationGranted)
+	title := s.t("notify.hint")
+	if s.notifyPerm == string(app.NotificationDenied) {
+		title = s.t("notify.blocked")
+	}
+	return app.Button().ID("notifyButton").Class("chip").Type("button").
+		Aria("pressed", on).Title(title).
+		Disabled(s.notifyPerm == string(app.NotificationDenied)).
+		Text(s.t(map[bool]string{true: "notify.on", false: "notify.off"}[on])).
+		OnClick(s.onNotify)
+}
+
+func (s *Shell) onNotify(ctx app.Context, _ app.Event) {
+	if s.view.Notify && s.notifyPerm == string(app.NotificationGranted) {
+		post(ctx, actionNotify, false)
+		return
+	}
+	if s.notifyPerm == string(app.NotificationGranted) {
+		post(ctx, actionNotify, true)
+		return
+	}
+	// The browser asks the person; the answer comes as a promise, which
+	// this goroutine waits for off the UI goroutine.
+	ctx.Async(func() {
+		p := ctx.Notifications().RequestPermission()
+		ctx.Dispatch(func(ctx app.Context) {
+			s.notifyPerm = string(p)
+			if p == app.NotificationGranted {
+				post(ctx, actionNotify, true)
+			}
+		})
+	})
+}

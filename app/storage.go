@@ -103,12 +103,14 @@ type savedSession struct {
 // and of the lists, so the app shows them offline. It is in localStorage,
 // not in the service worker's cache, which go-app empties on every update.
 type savedCache struct {
-	Owner  string                `json:"owner"` // folded user id
-	Known  shared.Seq            `json:"known,omitempty"`
-	Convs  []cachedConv          `json:"convs,omitempty"`
-	Rooms  []shared.RoomInfo     `json:"rooms,omitempty"`
-	Member map[string]bool       `json:"member,omitempty"`
-	People []shared.PresenceUser `json:"people,omitempty"`
+	Owner   string                `json:"owner"` // folded user id
+	Known   shared.Seq            `json:"known,omitempty"`
+	Convs   []cachedConv          `json:"convs,omitempty"`
+	Meta    []cachedMeta          `json:"meta,omitempty"`
+	Rooms   []shared.RoomInfo     `json:"rooms,omitempty"`
+	Private []shared.RoomInfo     `json:"private,omitempty"`
+	Member  map[string]bool       `json:"member,omitempty"`
+	People  []shared.PresenceUser `json:"people,omitempty"`
 }
 
 // load reads the language and the target, then the target's data. s.mu
@@ -120,6 +122,8 @@ func (s *service) load(pageURL *url.URL, lang string) {
 	if st.Get(keyLang, &l) == nil && (l == langEN || l == langKO) {
 		s.lang = l
 	}
+	var n string
+	s.notifyOn = st.Get(keyNotify, &n) == nil && n == "on"
 	if pageURL != nil {
 		s.page = target{Secure: pageURL.Scheme == "https", Host: pageURL.Hostname(), Port: pageURL.Port()}
 	}
@@ -202,6 +206,12 @@ func (s *service) loadTargetLocked() {
 		if c.Member != nil {
 			s.m.member = c.Member
 		}
+		for _, r := range c.Private {
+			s.m.private[shared.Fold(r.ID)] = r
+		}
+		for _, cm := range c.Meta {
+			s.m.meta[conv{kind: cm.Kind, key: cm.Key}] = cm.convMeta
+		}
 		for _, p := range c.People {
 			s.m.people[shared.Fold(p.ID)] = p
 		}
@@ -255,14 +265,21 @@ func (s *service) saveCacheLocked() {
 		s.h.storage().Del(k)
 		return
 	}
-	s.h.storage().Set(k, savedCache{
+	c := savedCache{
 		Owner:  s.owner,
 		Known:  s.m.known,
 		Convs:  s.m.cacheSnapshot(),
 		Rooms:  s.m.rooms,
 		Member: s.m.member,
 		People: s.m.sortedPeople(),
-	})
+	}
+	for _, r := range s.m.private {
+		c.Private = append(c.Private, r)
+	}
+	for cv, meta := range s.m.meta {
+		c.Meta = append(c.Meta, cachedMeta{Kind: cv.kind, Key: cv.key, convMeta: meta})
+	}
+	s.h.storage().Set(k, c)
 	// The offset goes with the messages it covers, after them.
 	s.saveSessionLocked()
 }

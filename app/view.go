@@ -1,6 +1,7 @@
 package app
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -23,10 +24,14 @@ type View struct {
 	Me       shared.Profile
 	LastID   string
 
-	Unread    int // every conversation's unread messages
-	AllUnread int
-	Rooms     []RoomItem // joined rooms first, then the others to join
-	People    []PersonItem
+	Unread int // every conversation's unread messages
+	// All is the Everyone conversation's counts.
+	All   Counts
+	Rooms []RoomItem // joined rooms first, newest activity first, then the others to join
+	// People: those the user has direct conversations with, newest
+	// activity first, then the others, online first.
+	People []PersonItem
+	Notify bool // the person turned notifications on
 
 	Selected conv
 	Title    string
@@ -41,6 +46,17 @@ type View struct {
 
 	Messages []MsgItem
 	Pending  []PendingItem
+	// Typing names those typing in the selected conversation.
+	Typing []string
+	// Focus is a message to scroll to (a quoted one was clicked); FocusN
+	// counts the requests, so the same message can be asked for twice.
+	Focus  string
+	FocusN int
+	// Mentions are the users the composer's @ completion offers for
+	// MentionQuery, what follows the @ (MentionOpen: one is being typed).
+	Mentions     []UserItem
+	MentionQuery string
+	MentionOpen  bool
 	// History is the state of the log's old end: histLoading (a page is
 	// on its way), histMore (scrolling up loads more) or histStart (this
 	// is the first message). Newer: pages were dropped at the new end.
@@ -59,13 +75,18 @@ const (
 	histStart   = "start"
 )
 
+// Counts are a conversation's unread messages and mentions of the user
+// among them.
+type Counts struct{ Unread, Mentions int }
+
 // RoomItem is one room of #roomList.
 type RoomItem struct {
 	ID, Name, Owner string
 	Members         int
 	Member, Owned   bool
-	Unread          int
-	Conv            conv
+	Private         bool
+	Counts
+	Conv conv
 }
 
 // PersonItem is one user of the people list. Presence is "online",
@@ -74,8 +95,8 @@ type PersonItem struct {
 	ID, Alias, Today string
 	Presence         string
 	Me               bool
-	Unread           int
-	Conv             conv
+	Counts
+	Conv conv
 }
 
 // MsgItem is one message of #result.
@@ -90,18 +111,50 @@ type MsgItem struct {
 	// First starts a group: another sender, or a pause, before it.
 	First bool
 	// Day labels the day separator before the message; "" when it is the
-	// same day as the one before.
-	Day string
+	// same day as the one before. NewLine: the "new messages" line goes
+	// before it, the first unread one.
+	Day     string
+	NewLine bool
 	// Where labels its conversation in "All messages"; Conv, To and
 	// Command address a reply there.
 	Where       string
 	Conv        conv
 	To, Command string
+
+	Edited  string // when it was last edited (RFC 3339); "" never
+	Deleted bool
+	// Pending: a change the person made waits in the outbox; what shows
+	// is the message as it will be.
+	Pending bool
+	// Mention: it mentions the user; Mentions are the ids it mentions.
+	Mention  bool
+	Mentions []string
+	// CanEdit and CanDelete say which actions the user has: their own
+	// messages, and deleting any message in a room they own.
+	CanEdit, CanDelete bool
+	Reactions          []Reaction
+	Reply              *Quote // the message it answers; nil when none
 }
 
-// PendingItem is one outbox entry, shown as pending.
+// PendingItem is one message of the outbox, shown as pending.
 type PendingItem struct {
 	CID, Text, Where string
+}
+
+// Reaction is one emoji on a message: how many reacted, whether the user
+// did, and who (display names, for its label).
+type Reaction struct {
+	Emoji string
+	Count int
+	Mine  bool
+	Who   string
+}
+
+// Quote is the message a reply answers, as the reply shows it. Missing:
+// this client does not hold it (it is older than what is loaded).
+type Quote struct {
+	Seq, Alias, Text string
+	Deleted, Missing bool
 }
 
 // groupGap is the pause after which a sender's next message starts a new
@@ -115,7 +168,7 @@ func (s *service) viewLocked() View {
 	v := View{
 		Lang: lang, State: s.state, NetDown: s.netDown, Host: s.target.Host, Port: s.target.Port,
 		LoggedIn: m.me != nil, LastID: s.lastID,
-		Unread: m.unreadTotal(), AllUnread: m.unread[allConv],
+		Unread: m.unreadTotal(), All: m.counts(allConv), Notify: s.notifyOn,
 		Selected: m.selected,
 		Notices:  make(map[string]notice, len(s.notices)),
 		Done:     map[string]int{"room": s.done["room"], "profile": s.done["profile"]},
@@ -129,33 +182,75 @@ func (s *service) viewLocked() View {
 			v.Notices["connect"] = v.ConnWhy
 		}
 	}
-	me := m.meKey()
 	if m.me != nil {
 		v.Me = *m.me
 	}
 
-	for _, r := range m.rooms {
+	s.sidebarLocked(&v)
+	s.headerLocked(&v)
+	now := time.Now()
+	s.messagesLocked(&v, now)
+	if m.selected != everything {
+		v.Typing = m.typists(m.selected, now)
+	}
+	if m.focus > 0 {
+		v.Focus, v.FocusN = m.focus.String(), m.focusN
+	}
+	if m.mentionOpen {
+		v.MentionOpen, v.MentionQuery = true, m.mentionQuery
+		v.Mentions = m.candidates(m.mentionQuery)
+	}
+	s.historyStateLocked(&v)
+	return v
+}
+
+// sidebarLocked fills the room and people lists. s.mu must be held.
+func (s *service) sidebarLocked(v *View) {
+	m := s.m
+	me := m.meKey()
+	rooms := slices.Clone(m.rooms)
+	for _, k := range slices.Sorted(maps.Keys(m.private)) {
+		rooms = append(rooms, m.private[k])
+	}
+	for _, r := range rooms {
 		k := shared.Fold(r.ID)
 		c := roomConv(r.ID)
+		_, private := m.private[k]
 		v.Rooms = append(v.Rooms, RoomItem{
 			ID: r.ID, Name: r.Name, Owner: r.Owner, Members: r.Members,
-			Member: m.member[k], Owned: shared.Fold(r.Owner) == me,
-			Unread: m.unread[c], Conv: c,
+			Member: m.member[k], Owned: shared.Fold(r.Owner) == me, Private: private,
+			Counts: m.counts(c), Conv: c,
 		})
 	}
-	slices.SortStableFunc(v.Rooms, func(a, b RoomItem) int { // joined first; each part keeps the server's order
+	// Joined rooms first, newest activity first; the others keep the
+	// server's order.
+	slices.SortStableFunc(v.Rooms, func(a, b RoomItem) int {
 		switch {
-		case a.Member == b.Member:
-			return 0
-		case a.Member:
+		case a.Member != b.Member && a.Member:
 			return -1
+		case a.Member != b.Member:
+			return 1
+		case a.Member:
+			return cmpSeq(m.meta[b.Conv].Last, m.meta[a.Conv].Last)
 		}
-		return 1
+		return 0
 	})
-	for _, p := range m.sortedPeople() {
+
+	people := m.sortedPeople()
+	listed := map[string]bool{}
+	for _, p := range people {
+		listed[shared.Fold(p.ID)] = true
+	}
+	for c, meta := range m.meta { // direct conversations with someone not in the presence list
+		if c.kind == kindUser && meta.Last > 0 && !listed[c.key] {
+			people = append(people, shared.PresenceUser{ID: m.userID(c.key)})
+			listed[c.key] = true
+		}
+	}
+	for _, p := range people {
 		presence := "offline"
 		switch {
-		case s.state != stateConnected:
+		case s.state != stateConnected, m.people[shared.Fold(p.ID)].ID == "":
 			presence = "unknown"
 		case p.Online:
 			presence = "online"
@@ -163,51 +258,20 @@ func (s *service) viewLocked() View {
 		c := userConv(p.ID)
 		v.People = append(v.People, PersonItem{
 			ID: p.ID, Alias: p.Alias, Today: p.Today, Presence: presence,
-			Me: shared.Fold(p.ID) == me, Unread: m.unread[c], Conv: c,
+			Me: shared.Fold(p.ID) == me, Counts: m.counts(c), Conv: c,
 		})
 	}
+	// Direct conversations first, newest activity first; the others stay
+	// online first, then by id.
+	slices.SortStableFunc(v.People, func(a, b PersonItem) int {
+		return cmpSeq(m.meta[b.Conv].Last, m.meta[a.Conv].Last)
+	})
+}
 
-	s.headerLocked(&v)
-
-	now := time.Now()
-	var prev *shared.Message
-	for _, msg := range m.visible() {
-		it := MsgItem{
-			Seq: msg.Seq.String(), Stamp: msg.Time, Sender: msg.Sender,
-			Alias: m.alias(msg.Sender), Text: msg.Data, Mine: shared.Fold(msg.Sender) == me,
-		}
-		it.Time = shortTime(lang, msg.Time, now)
-		t, _ := time.Parse(time.RFC3339Nano, msg.Time)
-		it.First, it.Day = true, dayLabel(lang, t, now)
-		if prev != nil {
-			pt, _ := time.Parse(time.RFC3339Nano, prev.Time)
-			if sameDay(pt, t) {
-				it.Day = ""
-				it.First = shared.Fold(prev.Sender) != shared.Fold(msg.Sender) || t.Sub(pt) > groupGap
-			}
-		}
-		if m.selected == everything {
-			it.Conv = convOf(me, &msg)
-			it.Where = s.whereLocked(it.Conv)
-			it.To, it.Command = s.idOfLocked(it.Conv), it.Conv.command()
-			if it.Conv.kind == kindAll {
-				it.To = shared.All
-			}
-			it.First = it.First || prev == nil || convOf(me, prev) != it.Conv
-		}
-		v.Messages = append(v.Messages, it)
-		prev = &msg
-	}
-	for _, o := range m.pending() {
-		it := PendingItem{CID: o.CID, Text: o.Data}
-		if m.selected == everything {
-			msg := shared.Message{Sender: me, Recipient: o.Recipient, Command: o.Command}
-			it.Where = s.whereLocked(convOf(me, &msg))
-		}
-		v.Pending = append(v.Pending, it)
-	}
-	s.historyStateLocked(&v)
-	return v
+// counts returns the unread counts of c.
+func (m *model) counts(c conv) Counts {
+	meta := m.meta[c]
+	return Counts{Unread: meta.Unread, Mentions: meta.Mentions}
 }
 
 // headerLocked fills the pane header and the composer's address of the
@@ -255,9 +319,9 @@ func (s *service) historyStateLocked(v *View) {
 	m := s.m
 	more, loading := false, false
 	if m.selected == everything {
-		for _, t := range m.convs {
+		for c, t := range m.convs {
 			loading = loading || t.loading
-			more = more || t.older() && len(t.msgs) > 0
+			more = more || m.pageable(c, t)
 			v.Newer = v.Newer || !t.atLive()
 		}
 		more = more || m.allHidden()
