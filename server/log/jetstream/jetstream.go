@@ -377,7 +377,12 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
 		cfg.OptStartSeq = *last + 1
 	}
-	cons, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, cfg)
+	// Every request to the servers is bounded on its own: a request lost
+	// with a server that died or is catching up must not hold the
+	// follower for as long as its caller's context lives.
+	rctx, cancel := context.WithTimeout(ctx, 2*l.cfg.AckTimeout)
+	cons, err := l.js.OrderedConsumer(rctx, l.cfg.Stream, cfg)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("create ordered consumer: %w", err)
 	}
@@ -402,7 +407,7 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 		m, err := it.Next()
 		if err != nil {
 			if stalled.Load() {
-				return fmt.Errorf("no event for %v while the stream is ahead at %d", l.cfg.StallAfter, pos.Load())
+				return fmt.Errorf("no event for %v past %d while the stream is ahead or not answering", l.cfg.StallAfter, pos.Load())
 			}
 			return err
 		}
@@ -429,7 +434,8 @@ func (l *Log) followOnce(ctx context.Context, last *uint64, fn func(chatlog.Even
 }
 
 // watchdog calls stop when the follower has not moved for StallAfter
-// while the stream (asked of its leader) holds events past it. The
+// while the stream (asked of its leader) holds events past it or does not
+// answer within StallAfter. The
 // ordered consumer recreates itself after most losses, but not after all
 // of them: when its server was killed it was seen to wait on for more
 // than a minute, retrying the creation of its successor. Follow then
@@ -451,8 +457,13 @@ func (l *Log) watchdog(ctx context.Context, done <-chan struct{}, pos *atomic.Ui
 			prev = cur
 			continue
 		}
-		last, err := l.Last(ctx)
-		if err == nil && last > cur && pos.Load() == cur {
+		rctx, cancel := context.WithTimeout(ctx, l.cfg.StallAfter)
+		last, err := l.Last(rctx)
+		cancel()
+		// Restart when the stream is ahead, and also when it cannot be
+		// asked: a follower that hears nothing and gets no answer is more
+		// likely cut off than idle, and restarting costs one request.
+		if pos.Load() == cur && (err != nil || last > cur) {
 			stop()
 			return
 		}
